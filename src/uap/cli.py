@@ -1,0 +1,381 @@
+"""Command line: `python -m uap <command> …`. Each Snakemake rule calls exactly one command."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+_THREADS: int | None = None
+
+
+def _runtime(cfg: dict, seed_offset: int = 0):
+    from .utils import resolve_device, setup_runtime
+    setup_runtime(cfg["seed"] + seed_offset, _THREADS)
+    return resolve_device(cfg["device"])
+
+
+def _load_split(data_dir: str, split: str):
+    from .artifacts import load_tensors
+    from .data import ImageData
+    t, meta = load_tensors(Path(data_dir) / f"{split}.safetensors")
+    extra = {k: v for k, v in t.items() if k not in ("x", "y")}
+    return ImageData(t["x"], t["y"], meta["classes"], extra), meta
+
+
+def _eval_subset(test, n: int, seed: int):
+    from .utils import generator
+    n = min(n, len(test))
+    idx = torch.sort(torch.randperm(len(test), generator=generator(seed + 17))[:n]).values
+    return test.subset(idx), idx
+
+
+# ----------------------------------------------------------------------------------------------- commands
+def cmd_prepare_data(a, cfg):
+    """Load the configured dataset, verify it, subset it, write uint8 tensors + sidecars."""
+    from .artifacts import save_tensors
+    from .data import FLIP_OK, load_dataset
+    from .utils import generator
+    d = cfg["data"]
+    kw = {"image_size": d["image_size"]} if d["dataset"] == "imagenet_m10" else {}
+    out = Path(a.out_dir)
+    stats = None
+    for split in ("train", "test"):
+        data, prov = load_dataset(d["dataset"], split, root=d["root"], download=d["download"], **kw)
+        n_keep = d[f"{split}_subset"]
+        if n_keep is not None and n_keep < len(data):
+            idx = torch.sort(torch.randperm(len(data), generator=generator(cfg["seed"] + (split == "test")))[:n_keep]).values
+            data = data.subset(idx)
+        if stats is None:  # normalisation statistics come from the training split only
+            xf = data.x.float().div(255)
+            stats = {"mean": xf.mean(dim=(0, 2, 3)).tolist(), "std": xf.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()}
+        meta = {"dataset": d["dataset"], "split": split, "classes": data.classes, "num_classes": len(data.classes),
+                "channels": data.x.shape[1], "image_size": data.x.shape[2], "size": len(data),
+                "class_counts": torch.bincount(data.y, minlength=len(data.classes)).tolist(),
+                "flip_ok": FLIP_OK[d["dataset"]], "provenance": prov, "config": d, **stats}
+        save_tensors(out / f"{split}.safetensors", {"x": data.x, "y": data.y, **data.extra}, meta)
+        print(f"{d['dataset']}/{split}: {len(data)} images {tuple(data.x.shape[1:])} -> {out / f'{split}.safetensors'}")
+
+
+def cmd_train(a, cfg):
+    """Train one model of config.models on the prepared data."""
+    from .models import build_model  # noqa: F401  (registry import keeps errors early)
+    from .train import build_from_spec, model_spec, save_model, train_classifier
+    if a.model not in cfg["models"]:
+        raise SystemExit(f"error: model {a.model!r} is not in config.models (known: {sorted(cfg['models'])})")
+    m = cfg["models"][a.model]
+    device = _runtime(cfg, m["seed"])
+    train, meta = _load_split(a.data_dir, "train")
+    test, _ = _load_split(a.data_dir, "test")
+    spec = model_spec(m, meta)
+    torch.manual_seed(m["seed"])
+    model = build_from_spec(spec)
+    t0 = time.time()
+    res = train_classifier(model, train.x, train.y, test.x, test.y, m["train"], seed=m["seed"], device=device,
+                           precision=cfg["precision"], flip=meta["flip_ok"], checkpoint=a.checkpoint,
+                           adversarial=m.get("adversarial"), desc=a.model)
+    save_model(a.out, model, spec, {"name": a.model, "config": m, "seed": m["seed"], "dataset": meta["dataset"],
+                                    "metrics": {"test_acc": res["test_acc"], "history": res["history"],
+                                                "train_seconds": round(time.time() - t0, 1)}})
+    if a.checkpoint:
+        for p in (Path(a.checkpoint), Path(a.checkpoint).with_suffix(".json")):
+            p.unlink(missing_ok=True)
+    print(f"{a.model}: test accuracy {res['test_acc']:.4f}")
+
+
+def cmd_pgd(a, cfg):
+    """Per-example targeted PGD on test images with random targets ≠ label; ASR table."""
+    import pandas as pd
+    from .artifacts import save_tensors, write_csv
+    from .attacks import targeted_pgd
+    from .metrics import attack_success_rate, predict
+    from .threats import make_threat
+    from .train import load_model
+    from .utils import generator
+    device = _runtime(cfg)
+    model, mmeta = load_model(a.model, device)
+    test, dmeta = _load_split(a.data_dir, "test")
+    sub, idx = _eval_subset(test, cfg["attacks"]["eval_images"], cfg["seed"])
+    k = dmeta["num_classes"]
+    gen = generator(cfg["seed"] + 101)
+    target = (sub.y + torch.randint(1, k, (len(sub),), generator=gen)) % k
+    threat = make_threat(a.norm, cfg["attacks"]["norms"][a.norm]["eps"])
+    p = cfg["attacks"]["pgd"]
+    t0 = time.time()
+    res = targeted_pgd(model, sub.floats(), target, threat, steps=p["steps"], step_ratio=p["step_ratio"],
+                       device=device, precision=cfg["precision"], max_images=cfg["max_batch_images"])
+    secs = time.time() - t0
+    clean = predict(model, sub.x, device=device)
+    pred = predict(model, sub.x, device=device, delta=res.delta)
+    rows = [{"target": c, "n": int((target == c).sum()), "asr": attack_success_rate(pred[target == c], c)}
+            for c in range(k)]
+    rows.append({"target": "all", "n": len(sub), "asr": attack_success_rate(pred, target)})
+    df = pd.DataFrame(rows)
+    df.insert(0, "norm", a.norm)
+    df.insert(1, "eps", threat.eps)
+    write_csv(a.table, df)
+    metrics = {"asr": attack_success_rate(pred, target), "clean_acc": float((clean == sub.y).float().mean()),
+               "delta_norm_mean": float(threat.norm(res.delta).mean()), "seconds": round(secs, 1),
+               "images": len(sub)}
+    save_tensors(a.out, {"delta": res.delta, "target": target, "test_index": idx},
+                 {"attack": "pgd", "norm": a.norm, "eps": threat.eps, "pgd": p, "model": mmeta.get("name"),
+                  "seed": cfg["seed"], "metrics": metrics})
+    print(f"per-example PGD {a.norm} ε={threat.eps}: ASR {metrics['asr']:.3f} on {len(sub)} images in {secs:.1f}s")
+
+
+def cmd_universal(a, cfg):
+    """One targeted universal perturbation per class over a random base set of K training images."""
+    import pandas as pd
+    from .artifacts import save_tensors, write_csv
+    from .attacks import universal_pgd
+    from .metrics import attack_success_rate, predict
+    from .threats import make_threat
+    from .train import load_model
+    from .utils import generator
+    device = _runtime(cfg)
+    model, mmeta = load_model(a.model, device)
+    train, dmeta = _load_split(a.data_dir, "train")
+    test, _ = _load_split(a.data_dir, "test")
+    sub, idx = _eval_subset(test, cfg["attacks"]["eval_images"], cfg["seed"])
+    k = dmeta["num_classes"]
+    u = cfg["attacks"]["universal"]
+    K = min(u["base_size"], len(train))
+    gen = generator(cfg["seed"] + 202)
+    base_idx = torch.stack([torch.randperm(len(train), generator=gen)[:K] for _ in range(k)])   # [k, K]
+    ns = cfg["attacks"]["norms"][a.norm]
+    threat = make_threat(a.norm, ns["eps"])
+    t0 = time.time()
+    res = universal_pgd(model, train.floats()[base_idx], torch.arange(k), threat, lr=ns["universal_lr"],
+                        epochs=u["epochs"], batch_size=u["batch_size"], generator=gen, device=device,
+                        precision=cfg["precision"], max_images=cfg["max_batch_images"])
+    secs = time.time() - t0
+    rows, curves = [], []
+    for t in range(k):
+        pred = predict(model, sub.x, device=device, delta=res.delta[t])
+        rows.append({"norm": a.norm, "eps": threat.eps, "target": t, "class": dmeta["classes"][t], "K": K,
+                     "asr": attack_success_rate(pred, t, sub.y), "asr_all": attack_success_rate(pred, t),
+                     "base_asr": float(res.success[t].float().mean()), "delta_norm": float(threat.norm(res.delta[t:t + 1]))})
+        for e in range(res.loss_curve.shape[0]):
+            curves.append({"norm": a.norm, "target": t, "epoch": e + 1, "loss": float(res.loss_curve[e, t]),
+                           "base_acc": float(res.acc_curve[e, t])})
+    df = pd.DataFrame(rows)
+    write_csv(a.table, df)
+    write_csv(a.curves, pd.DataFrame(curves))
+    metrics = {"asr_mean": float(df["asr"].mean()), "asr_min": float(df["asr"].min()),
+               "asr_max": float(df["asr"].max()), "seconds": round(secs, 1)}
+    save_tensors(a.out, {"delta": res.delta, "base_index": base_idx},
+                 {"attack": "universal", "norm": a.norm, "eps": threat.eps, "lr": ns["universal_lr"], "universal": u,
+                  "model": mmeta.get("name"), "seed": cfg["seed"], "metrics": metrics,
+                  "classes": dmeta["classes"]})
+    print(f"universal {a.norm} ε={threat.eps} K={K}: test ASR mean {metrics['asr_mean']:.3f} "
+          f"(min {metrics['asr_min']:.3f}, max {metrics['asr_max']:.3f}) in {secs:.1f}s")
+
+
+def cmd_construct(a, cfg):
+    """Build D_univ, then D_adv of the same size and label table (S1 Sec. 5.1, App. A.1)."""
+    import pandas as pd
+    from .artifacts import save_tensors, write_csv, write_json
+    from .constructed import build_d_adv, build_d_univ, contingency
+    from .threats import make_threat
+    from .train import load_model
+    from .utils import generator
+    c = cfg["constructed"]
+    device = _runtime(cfg)
+    model, mmeta = load_model(a.model, device)
+    train, dmeta = _load_split(a.data_dir, "train")
+    k = dmeta["num_classes"]
+    gen = generator(cfg["seed"] + 303)
+    perm = torch.randperm(len(train), generator=gen)
+    src = perm[:min(c["source_size"], len(train))]
+    ns = cfg["attacks"]["norms"][c["norm"]]
+    threat = make_threat(c["norm"], ns["eps"])
+    out = Path(a.out_dir)
+    t0 = time.time()
+    univ = build_d_univ(model, train.x[src], train.y[src], threat, num_classes=k, group_size=c["group_size"],
+                        lr=ns["universal_lr"], epochs=c["univ_epochs"], batch_size=c["univ_batch_size"], gen=gen,
+                        device=device, precision=cfg["precision"], max_images=cfg["max_batch_images"])
+    t_univ = time.time() - t0
+    if univ["stats"]["size"] == 0:
+        raise SystemExit("error: D_univ is empty: some target class was never reached. Raise "
+                         "attacks.norms.<norm>.eps, constructed.univ_epochs or constructed.source_size. "
+                         f"Table before balancing: {univ['stats']['contingency_before_balancing']}")
+    if not univ["stats"]["labels_exactly_independent"]:
+        print(f"warning: some (original, new) label pairs were fooled too rarely for exact independence; "
+              f"Cramér's V of D_univ's labels = {univ['stats']['cramers_v']:.3f} (0 = independent)", flush=True)
+    t0 = time.time()
+    adv = build_d_adv(model, train.x, train.y, threat, table=torch.tensor(univ["stats"]["contingency"]),
+                      steps=cfg["attacks"]["pgd"]["steps"], step_ratio=cfg["attacks"]["pgd"]["step_ratio"], gen=gen,
+                      device=device, precision=cfg["precision"], max_images=cfg["max_batch_images"])
+    t_adv = time.time() - t0
+    common = {"norm": c["norm"], "eps": threat.eps, "source_model": mmeta.get("name"), "seed": cfg["seed"],
+              "classes": dmeta["classes"], "dataset": dmeta["dataset"]}
+    univ["stats"]["seconds"] = round(t_univ, 1)
+    adv["stats"]["seconds"] = round(t_adv, 1)
+    save_tensors(out / "d_univ.safetensors",
+                 {"x": univ["x"], "y": univ["y"], "y_orig": univ["y_orig"], "source_index": src[univ["source_index"]],
+                  "group": univ["group"], "deltas": univ["deltas"], "group_targets": univ["group_targets"]},
+                 {**common, "kind": "d_univ", "constructed": c, "metrics": univ["stats"]})
+    save_tensors(out / "d_adv.safetensors",
+                 {"x": adv["x"], "y": adv["y"], "y_orig": adv["y_orig"], "source_index": adv["source_index"]},
+                 {**common, "kind": "d_adv", "pgd": cfg["attacks"]["pgd"], "metrics": adv["stats"]})
+    rows = []
+    for name, d in (("d_univ", univ), ("d_adv", adv)):
+        table = contingency(d["y_orig"], d["y"], k)
+        for i in range(k):
+            for j in range(k):
+                rows.append({"dataset": name, "original_label": i, "new_label": j, "count": int(table[i, j])})
+    write_csv(out / "contingency.csv", pd.DataFrame(rows))
+    write_json(out / "construction.json", {**common, "d_univ": univ["stats"], "d_adv": adv["stats"]})
+    print(f"D_univ: {univ['stats']['size']} images (construction ASR {univ['stats']['construction_asr']:.3f}, "
+          f"{t_univ:.0f}s); D_adv: {adv['stats']['size']} images (ASR {adv['stats']['construction_asr']:.3f}, {t_adv:.0f}s)")
+
+
+def cmd_train_constructed(a, cfg):
+    """Train a fresh model on a constructed dataset at one grid point; test on the original test set."""
+    from .artifacts import load_tensors
+    from .grid import train_settings
+    from .train import build_from_spec, save_model, train_classifier
+    c = cfg["constructed"]
+    tcfg = train_settings(c, a.hp)
+    device = _runtime(cfg)
+    tensors, cmeta = load_tensors(a.dataset)
+    test, dmeta = _load_split(a.data_dir, "test")
+    spec = {"arch": c["train"]["arch"], "width": c["train"]["width"], "in_channels": dmeta["channels"],
+            "num_classes": dmeta["num_classes"], "image_size": dmeta["image_size"], "mean": dmeta["mean"],
+            "std": dmeta["std"]}
+    torch.manual_seed(cfg["seed"])
+    model = build_from_spec(spec)
+    t0 = time.time()
+    res = train_classifier(model, tensors["x"], tensors["y"], test.x, test.y, tcfg, seed=cfg["seed"], device=device,
+                           precision=cfg["precision"], flip=dmeta["flip_ok"], checkpoint=a.checkpoint,
+                           desc=f"{cmeta['kind']} {a.hp}")
+    save_model(a.out, model, spec, {"name": f"{cmeta['kind']}_{a.hp}", "constructed": cmeta["kind"], "hp": a.hp,
+                                    "train": tcfg, "norm": cmeta["norm"], "eps": cmeta["eps"], "seed": cfg["seed"],
+                                    "metrics": {"test_acc": res["test_acc"], "history": res["history"],
+                                                "train_size": int(tensors["y"].shape[0]),
+                                                "train_seconds": round(time.time() - t0, 1)}})
+    if a.checkpoint:
+        for p in (Path(a.checkpoint), Path(a.checkpoint).with_suffix(".json")):
+            p.unlink(missing_ok=True)
+    print(f"{cmeta['kind']} {a.hp}: original test accuracy {res['test_acc']:.4f}")
+
+
+def cmd_report_generalization(a, cfg):
+    """Table 3 analogue (all grid points, best marked, paper values beside) + run metrics JSON."""
+    import pandas as pd
+    from .artifacts import read_json, write_csv, write_json
+    from .paper import table3_reference
+    rows = []
+    for path in a.models:
+        meta = read_json(Path(path).with_suffix(".json"))
+        ref = table3_reference(cfg["data"]["dataset"], meta["norm"], meta["constructed"])
+        rows.append({"constructed": meta["constructed"], "norm": meta["norm"], "eps": meta["eps"], "hp": meta["hp"],
+                     "train_size": meta["metrics"]["train_size"], "epochs": meta["train"]["epochs"],
+                     "test_acc": meta["metrics"]["test_acc"] * 100,
+                     "paper_source": ref["source_dataset"] if ref else None,
+                     "paper_eps": ref["eps"] if ref else None,
+                     "paper_test_acc": ref["test_acc"] if ref else None})
+    df = pd.DataFrame(rows).sort_values(["constructed", "test_acc"], ascending=[True, False])
+    df["best"] = ~df.duplicated("constructed")
+    write_csv(a.out, df)
+    best = df[df["best"]].set_index("constructed")["test_acc"].to_dict()
+    metrics = {"generalization": {k: round(v, 2) for k, v in best.items()}}
+    for path in a.sources:
+        meta = read_json(Path(path).with_suffix(".json"))
+        key = meta.get("name") or f"{meta.get('attack')}_{meta.get('norm')}"
+        if "attack" in meta:
+            key = f"{meta['attack']}_{meta['norm']}"
+        m = meta.get("metrics", {})
+        metrics[key] = {k: v for k, v in m.items() if not isinstance(v, (list, dict))}
+    write_json(a.metrics, metrics)
+    print(df.to_string(index=False))
+
+
+def cmd_notebook(a, cfg):
+    """Execute a figure notebook with papermill and render it to HTML."""
+    import papermill as pm
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    params = {"run_dir": str(Path(a.run_dir).resolve()), "fig_dir": str(Path(a.fig_dir).resolve())}
+    Path(a.fig_dir).mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(a.notebook, str(out), parameters=params, kernel_name=a.kernel, progress_bar=False,
+                        cwd=str(Path(a.notebook).parent))
+    from nbconvert import HTMLExporter
+    import nbformat
+    nb = nbformat.read(str(out), as_version=4)
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    Path(a.html).write_text(html)
+    print(f"rendered {a.notebook} -> {out}, {a.html}")
+
+
+# ----------------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m uap", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name, fn, help_):
+        s = sub.add_parser(name, help=help_, description=fn.__doc__)
+        s.add_argument("--config", required=True, help="YAML file, or inline JSON (as Snakemake passes it)")
+        s.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+        s.set_defaults(fn=fn)
+        return s
+
+    s = add("prepare-data", cmd_prepare_data, "verify, subset and store the dataset as tensors")
+    s.add_argument("--out-dir", required=True)
+    s = add("train", cmd_train, "train a model of config.models")
+    s.add_argument("--model", required=True)
+    s.add_argument("--data-dir", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--checkpoint", help="per-epoch checkpoint for resuming (deleted on success)")
+    for name, fn, h in (("pgd", cmd_pgd, "per-example targeted PGD and its ASR"),
+                        ("universal", cmd_universal, "targeted universal perturbations, one per class")):
+        s = add(name, fn, h)
+        s.add_argument("--model", required=True, help="model weights (.safetensors)")
+        s.add_argument("--data-dir", required=True)
+        s.add_argument("--norm", required=True, choices=["l2", "linf"])
+        s.add_argument("--out", required=True)
+        s.add_argument("--table", required=True)
+        if name == "universal":
+            s.add_argument("--curves", required=True)
+    s = add("construct", cmd_construct, "build D_univ and D_adv")
+    s.add_argument("--model", required=True)
+    s.add_argument("--data-dir", required=True)
+    s.add_argument("--out-dir", required=True)
+    s = add("train-constructed", cmd_train_constructed, "train on a constructed dataset at one grid point")
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--data-dir", required=True)
+    s.add_argument("--hp", required=True, help="grid label, e.g. lr0.1_bs128_drop")
+    s.add_argument("--out", required=True)
+    s.add_argument("--checkpoint")
+    s = add("report-generalization", cmd_report_generalization, "Table 3 analogue + metrics.json")
+    s.add_argument("--models", nargs="+", required=True)
+    s.add_argument("--sources", nargs="*", default=[], help="model/attack artifacts whose metrics go in metrics.json")
+    s.add_argument("--out", required=True)
+    s.add_argument("--metrics", required=True)
+    s = add("notebook", cmd_notebook, "run a figure notebook with papermill and render HTML")
+    s.add_argument("--notebook", required=True)
+    s.add_argument("--run-dir", required=True)
+    s.add_argument("--fig-dir", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--html", required=True)
+    s.add_argument("--kernel", default="python3")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .config import ConfigError, load_config
+    from .data import DatasetUnavailable
+    global _THREADS
+    args = build_parser().parse_args(argv)
+    _THREADS = args.threads
+    try:
+        cfg = load_config(args.config)
+        args.fn(args, cfg)
+    except (ConfigError, DatasetUnavailable, FileNotFoundError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

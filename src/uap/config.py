@@ -1,0 +1,82 @@
+"""Load and validate a configuration against the JSON-Schema; fill defaults; name bad keys."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, validators
+
+SCHEMA_PATH = Path(__file__).parent / "schema" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _with_defaults(cls):
+    validate_props = cls.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for prop, sub in properties.items():
+                if "$ref" in sub and "default" not in sub:
+                    continue
+                if "default" in sub and prop not in instance:
+                    instance[prop] = copy.deepcopy(sub["default"])
+        yield from validate_props(validator, properties, instance, schema)
+
+    return validators.extend(cls, {"properties": set_defaults})
+
+
+def schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Return a validated deep copy with defaults filled in; raise ConfigError naming the bad key."""
+    cfg = copy.deepcopy(dict(cfg))
+    s = schema()
+    # two passes: defaults are filled in the first, so nested defaults inside defaults get filled too
+    Filler = _with_defaults(Draft202012Validator)
+    for _ in range(3):
+        list(Filler(s).iter_errors(cfg))
+    errors = sorted(Draft202012Validator(s).iter_errors(cfg), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = []
+        for e in errors:
+            where = ".".join(str(p) for p in e.absolute_path) or "<top level>"
+            lines.append(f"  config.{where}: {e.message}" if where != "<top level>" else f"  {e.message}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    _check_semantics(cfg)
+    return cfg
+
+
+def _check_semantics(cfg: dict) -> None:
+    """Cross-section checks; skipped for partial configs (a rule passes only the sections it uses)."""
+    if not cfg.get("models"):
+        return
+    c = cfg.get("constructed", {})
+    if c and c.get("source_model") not in cfg.get("models", {}):
+        raise ConfigError(f"config.constructed.source_model: {c.get('source_model')!r} is not a key of config.models")
+    if c and c.get("norm") not in cfg.get("attacks", {}).get("norms", {}):
+        raise ConfigError(f"config.constructed.norm: {c.get('norm')!r} has no entry in config.attacks.norms")
+    if c and c.get("group_size", 1) > c.get("source_size", 1):
+        raise ConfigError("config.constructed.group_size: larger than constructed.source_size")
+
+
+def load_config(spec: str | Path) -> dict[str, Any]:
+    """`spec` is a YAML/JSON file path, or an inline JSON object (as Snakemake rules pass it)."""
+    text = str(spec)
+    if text.lstrip().startswith("{"):
+        cfg = json.loads(text)
+    else:
+        path = Path(text)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        cfg = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(cfg, dict):
+        raise ConfigError("a configuration must be a mapping")
+    return validate_config(cfg)

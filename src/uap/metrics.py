@@ -1,0 +1,45 @@
+"""Metrics, each defined once: accuracy, attack success rate."""
+from __future__ import annotations
+
+import torch
+
+from .threats import apply_perturbation
+from .utils import autocast
+
+
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images → float [0,1]; float images pass through."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+
+
+@torch.no_grad()
+def predict(model, x: torch.Tensor, *, batch_size: int = 1024, device="cpu", precision="fp32",
+            delta: torch.Tensor | None = None) -> torch.Tensor:
+    """Predicted classes of `x` (optionally of apply_perturbation(x, delta), delta broadcast or per image)."""
+    device = torch.device(device)
+    was = model.training
+    model.eval()
+    out = []
+    for i in range(0, x.shape[0], batch_size):
+        xb = as_float(x[i:i + batch_size].to(device))
+        if delta is not None:
+            d = delta if delta.dim() == 3 or delta.shape[0] == 1 else delta[i:i + batch_size]
+            xb = apply_perturbation(xb, d.to(device))
+        with autocast(device, precision):
+            out.append(model(xb.contiguous(memory_format=torch.channels_last)).argmax(1).cpu())
+    model.train(was)
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
+def accuracy(pred: torch.Tensor, labels: torch.Tensor) -> float:
+    return float((pred == labels).float().mean()) if len(labels) else float("nan")
+
+
+def attack_success_rate(pred: torch.Tensor, target: torch.Tensor | int, labels: torch.Tensor | None = None) -> float:
+    """Targeted ASR: fraction classified as the target. With `labels`, images whose true label is
+    already the target are left out (they say nothing about the attack)."""
+    target = torch.as_tensor(target).expand_as(pred)
+    keep = torch.ones_like(pred, dtype=torch.bool) if labels is None else labels != target
+    if keep.sum() == 0:
+        return float("nan")
+    return float((pred[keep] == target[keep]).float().mean())

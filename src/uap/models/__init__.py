@@ -1,0 +1,45 @@
+"""Model registry. Every model is wrapped in `Normalized`, so callers feed [0,1] pixels."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .resnet import resnet18
+from .vgg import vgg
+
+
+class Normalized(nn.Module):
+    """Per-channel input normalisation *inside* the model: attacks and ε live in [0,1] pixel space."""
+
+    def __init__(self, net: nn.Module, mean: list[float], std: list[float]):
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate representation (input to the linear head)."""
+        return self.net.features(self.normalize(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.normalize(x))
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "resnet18": lambda in_channels, num_classes, width, image_size: resnet18(in_channels, num_classes, width),
+    "vgg11": lambda in_channels, num_classes, width, image_size: vgg("vgg11", in_channels, num_classes, width, image_size),
+    "vgg16": lambda in_channels, num_classes, width, image_size: vgg("vgg16", in_channels, num_classes, width, image_size),
+}
+
+
+def build_model(arch: str, *, in_channels: int, num_classes: int, width: int, image_size: int,
+                mean: list[float], std: list[float]) -> Normalized:
+    if arch not in MODELS:
+        raise KeyError(f"unknown model architecture {arch!r}; known: {sorted(MODELS)}")
+    net = MODELS[arch](in_channels=in_channels, num_classes=num_classes, width=width, image_size=image_size)
+    return Normalized(net, mean, std)

@@ -1,0 +1,81 @@
+# Helpers shared by all rules: validated config, result paths, per-rule config slices.
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import os
+
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
+# Jobs (local, conda or SLURM) import the package from this checkout.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+from uap.config import validate_config  # noqa: E402
+from uap.grid import grid_points  # noqa: E402
+
+_validated = validate_config(config)  # raises ConfigError naming the bad key
+config.clear()
+config.update(_validated)
+
+RUN = config["run"]
+R = f"results/{RUN}"
+NORMS = list(config["attacks"]["norms"])
+CNORM = config["constructed"]["norm"]
+HPS = list(grid_points(config["constructed"]))
+GLOBAL_KEYS = ("run", "seed", "device", "precision", "max_batch_images")
+HEAVY_THREADS = max(1, min(workflow.cores, 8))
+
+
+wildcard_constraints:
+    model="[A-Za-z0-9_]+",
+    norm="l2|linf",
+    cdata="d_adv|d_univ",
+    hp="lr[0-9.e-]+_bs[0-9]+_(drop|nodrop)",
+
+
+def cfg_slice(*sections, **overrides):
+    """The config a command needs, as one shell-quoted JSON argument.
+
+    Passing only the sections a rule uses means Snakemake re-runs a rule exactly when its own
+    settings change (params are a rerun trigger)."""
+    cfg = {k: config[k] for k in GLOBAL_KEYS}
+    cfg.update({s: config[s] for s in sections})
+    cfg.update(overrides)
+    return shlex.quote(json.dumps(cfg, sort_keys=True))
+
+
+def model_cfg(wildcards):
+    if wildcards.model not in config["models"]:
+        raise ValueError(f"model {wildcards.model!r} is not in config.models ({sorted(config['models'])})")
+    return cfg_slice(models={wildcards.model: config["models"][wildcards.model]})
+
+
+def checkpoint_path(wildcards):
+    return f"{R}/checkpoints/{wildcards.model}.safetensors"
+
+
+def constructed_checkpoint(wildcards):
+    return f"{R}/checkpoints/{wildcards.norm}_{wildcards.cdata}_{wildcards.hp}.safetensors"
+
+
+def source_model():
+    return f"{R}/models/{config['constructed']['source_model']}.safetensors"
+
+
+def constructed_models():
+    return expand(f"{R}/constructed/{CNORM}/models/{{cdata}}_{{hp}}.safetensors", cdata=["d_adv", "d_univ"], hp=HPS)
+
+
+def figure_outputs():
+    return [f"{R}/figures/s1_universal_{n}.png" for n in NORMS] + [
+        f"{R}/figures/s1_generalization.png",
+        f"{R}/figures/s1_label_tables.png",
+    ]
+
+
+def final_targets():
+    return [
+        f"{R}/tables/generalization.csv",
+        f"{R}/metrics.json",
+        f"{R}/notebooks/s1_constructed.html",
+    ]

@@ -1,0 +1,75 @@
+rule construct_datasets:
+    input:
+        model=source_model(),
+        train=rules.prepare_data.output.train,
+    output:
+        d_univ=f"{R}/constructed/{{norm}}/d_univ.safetensors",
+        d_adv=f"{R}/constructed/{{norm}}/d_adv.safetensors",
+        contingency=f"{R}/constructed/{{norm}}/contingency.csv",
+        stats=f"{R}/constructed/{{norm}}/construction.json",
+    params:
+        cfg=cfg_slice("attacks", "constructed"),
+        data_dir=f"{R}/data",
+        out_dir=f"{R}/constructed/{{norm}}",
+    log:
+        f"{R}/logs/construct_datasets/{{norm}}.log",
+    benchmark:
+        f"{R}/benchmarks/construct_datasets/{{norm}}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: HEAVY_THREADS
+    resources:
+        gpu_job=1,
+    shell:
+        "python -m uap construct --config {params.cfg} --model {input.model} --data-dir {params.data_dir} "
+        "--out-dir {params.out_dir} --threads {threads} > {log} 2>&1"
+
+
+rule train_on_constructed:
+    input:
+        dataset=f"{R}/constructed/{{norm}}/{{cdata}}.safetensors",
+        test=rules.prepare_data.output.test,
+    output:
+        weights=f"{R}/constructed/{{norm}}/models/{{cdata}}_{{hp}}.safetensors",
+        meta=f"{R}/constructed/{{norm}}/models/{{cdata}}_{{hp}}.json",
+    params:
+        cfg=cfg_slice("constructed"),
+        data_dir=f"{R}/data",
+        checkpoint=constructed_checkpoint,
+    log:
+        f"{R}/logs/train_on_constructed/{{norm}}_{{cdata}}_{{hp}}.log",
+    benchmark:
+        f"{R}/benchmarks/train_on_constructed/{{norm}}_{{cdata}}_{{hp}}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: HEAVY_THREADS
+    resources:
+        gpu_job=1,
+    shell:
+        "python -m uap train-constructed --config {params.cfg} --dataset {input.dataset} --data-dir {params.data_dir} "
+        "--hp {wildcards.hp} --out {output.weights} --checkpoint {params.checkpoint} --threads {threads} > {log} 2>&1"
+
+
+rule generalization_table:
+    input:
+        models=constructed_models(),
+        sources=[
+            f"{R}/models/natural.safetensors",
+            *expand(f"{R}/attacks/{{kind}}_{{norm}}.safetensors", kind=["pgd", "universal"], norm=NORMS),
+            f"{R}/constructed/{CNORM}/d_univ.safetensors",
+            f"{R}/constructed/{CNORM}/d_adv.safetensors",
+        ],
+    output:
+        table=f"{R}/tables/generalization.csv",
+        metrics=f"{R}/metrics.json",
+    params:
+        cfg=cfg_slice("data"),
+    log:
+        f"{R}/logs/generalization_table.log",
+    benchmark:
+        f"{R}/benchmarks/generalization_table.tsv"
+    conda:
+        "../envs/torch.yaml"
+    shell:
+        "python -m uap report-generalization --config {params.cfg} --models {input.models} "
+        "--sources {input.sources} --out {output.table} --metrics {output.metrics} > {log} 2>&1"

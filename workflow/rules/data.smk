@@ -1,0 +1,18 @@
+rule prepare_data:
+    output:
+        train=f"{R}/data/train.safetensors",
+        test=f"{R}/data/test.safetensors",
+        train_meta=f"{R}/data/train.json",
+        test_meta=f"{R}/data/test.json",
+    params:
+        cfg=cfg_slice("data"),
+        out_dir=f"{R}/data",
+    log:
+        f"{R}/logs/prepare_data.log",
+    benchmark:
+        f"{R}/benchmarks/prepare_data.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    shell:
+        "python -m uap prepare-data --config {params.cfg} --out-dir {params.out_dir} --threads {threads} > {log} 2>&1"

@@ -1,0 +1,25 @@
+rule figures_s1_constructed:
+    input:
+        universal=expand(f"{R}/attacks/universal_{{norm}}.safetensors", norm=NORMS),
+        pgd=expand(f"{R}/attacks/pgd_{{norm}}.csv", norm=NORMS),
+        table=f"{R}/tables/generalization.csv",
+        stats=f"{R}/constructed/{CNORM}/construction.json",
+        contingency=f"{R}/constructed/{CNORM}/contingency.csv",
+        notebook="notebooks/s1_constructed.ipynb",
+    output:
+        notebook=f"{R}/notebooks/s1_constructed.ipynb",
+        html=f"{R}/notebooks/s1_constructed.html",
+        figures=figure_outputs(),
+    params:
+        cfg=cfg_slice(),
+        run_dir=R,
+        fig_dir=f"{R}/figures",
+    log:
+        f"{R}/logs/figures_s1_constructed.log",
+    benchmark:
+        f"{R}/benchmarks/figures_s1_constructed.tsv"
+    conda:
+        "../envs/notebook.yaml"
+    shell:
+        "python -m uap notebook --config {params.cfg} --notebook {input.notebook} --run-dir {params.run_dir} "
+        "--fig-dir {params.fig_dir} --out {output.notebook} --html {output.html} > {log} 2>&1"

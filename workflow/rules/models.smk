@@ -1,0 +1,23 @@
+rule train_model:
+    input:
+        train=rules.prepare_data.output.train,
+        test=rules.prepare_data.output.test,
+    output:
+        weights=f"{R}/models/{{model}}.safetensors",
+        meta=f"{R}/models/{{model}}.json",
+    params:
+        cfg=model_cfg,
+        data_dir=f"{R}/data",
+        checkpoint=checkpoint_path,
+    log:
+        f"{R}/logs/train_model/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/train_model/{{model}}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: HEAVY_THREADS
+    resources:
+        gpu_job=1,
+    shell:
+        "python -m uap train --config {params.cfg} --model {wildcards.model} --data-dir {params.data_dir} "
+        "--out {output.weights} --checkpoint {params.checkpoint} --threads {threads} > {log} 2>&1"
