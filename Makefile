@@ -1,0 +1,20 @@
+# The two entry points of the README. Both set up a fresh machine first (idempotent).
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+CORES ?= all
+
+.PHONY: reproduce test setup lint
+reproduce: ## set up, then run the full default DAG (config.yaml, Fashion-MNIST)
+	bash workflow/scripts/setup.sh
+	snakemake --cores $(CORES)
+
+test: ## set up (incl. a local one-node SLURM), then run the whole test suite
+	bash workflow/scripts/setup.sh --with-slurm
+	python -m pytest tests
+
+setup:
+	bash workflow/scripts/setup.sh
+
+lint:
+	snakemake --lint
+	snakefmt --check Snakefile workflow/rules
