@@ -22,10 +22,49 @@ include: "workflow/rules/figures.smk"
 
 localrules:
     all,
+    prepare_data,
     generalization_table,
+    figures_s1_constructed,
+    data_stage,
+    models_stage,
+    attacks_stage,
+    constructed_stage,
+    report_stage,
+    figures_stage,
 
 
 rule all:
     input:
         final_targets(),
     default_target: True
+
+
+# ---- stage targets: one per DVC stage (dvc.yaml), so DVC versions what Snakemake builds -----
+rule data_stage:
+    input:
+        rules.prepare_data.output,
+
+
+rule models_stage:
+    input:
+        expand(f"{R}/models/{{model}}.safetensors", model=list(config["models"])),
+
+
+rule attacks_stage:
+    input:
+        expand(f"{R}/attacks/{{kind}}_{{norm}}.csv", kind=["pgd", "universal"], norm=NORMS),
+
+
+rule constructed_stage:
+    input:
+        constructed_models(),
+
+
+rule report_stage:
+    input:
+        rules.generalization_table.output,
+
+
+rule figures_stage:
+    input:
+        rules.figures_s1_constructed.output,

@@ -286,9 +286,12 @@ def cmd_report_generalization(a, cfg):
     metrics = {"generalization": {k: round(v, 2) for k, v in best.items()}}
     for path in a.sources:
         meta = read_json(Path(path).with_suffix(".json"))
-        key = meta.get("name") or f"{meta.get('attack')}_{meta.get('norm')}"
         if "attack" in meta:
             key = f"{meta['attack']}_{meta['norm']}"
+        elif "kind" in meta:
+            key = f"{meta['kind']}_{meta['norm']}"
+        else:
+            key = meta.get("name", Path(path).stem)
         m = meta.get("metrics", {})
         metrics[key] = {k: v for k, v in m.items() if not isinstance(v, (list, dict))}
     write_json(a.metrics, metrics)

@@ -3,9 +3,9 @@
 D_univ: the source images are split into groups of K; each group gets a target t (targets spread
 evenly over classes, then shuffled) and one universal perturbation crafted over the group itself;
 only images the source model then classifies as t are kept, relabelled t. The kept set is then
-balanced: the new labels are exactly uniform, and within each new label the original labels are as
-uniform as the successes allow — exactly independent of the new labels whenever every (original,
-new) pair was fooled often enough (Cramér's V of the final table is recorded).
+balanced so that every (original, new) label pair keeps the same number of images: new labels are
+exactly uniform and independent of the original ones. (Only if some pair was never fooled is this
+impossible; then new labels stay uniform and the residual dependence, Cramér's V, is recorded.)
 
 D_adv: the same number of images and the same (original, new) label table, each image
 with its own targeted PGD perturbation (D_rand of Ilyas et al.); all images are kept.
@@ -46,21 +46,25 @@ def waterfill(counts: torch.Tensor, total: int) -> torch.Tensor:
 
 
 def balance_labels(orig: torch.Tensor, new: torch.Tensor, k: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Subset with exactly uniform new labels and original labels as uniform as possible within each.
+    """Subset whose new labels are uniform and independent of the original labels (S1 App. A.1).
 
-    Every new label keeps c images, c = the smallest column total. Within a column the c images are
-    spread over original labels by water-filling: exactly c/k per original label whenever every
-    cell has that many, which makes new and original labels exactly independent (S1 App. A.1).
-    Returns (indices, final k×k table)."""
+    When every (original, new) cell has at least one image, every cell keeps m = the smallest cell
+    count: exactly uniform and independent. If some pair was never fooled (an empty cell), exact
+    independence is impossible; then every new label keeps c = the smallest column total and, within
+    a column, the original labels are spread as evenly as the successes allow (water-filling) —
+    the caller reports Cramér's V of the result. Returns (indices, final k×k table)."""
     table = contingency(orig, new, k)
-    c = int(table.sum(0).min())
-    keep, final = [], torch.zeros_like(table)
-    for b in range(k):
-        take = waterfill(table[:, b], c)
-        final[:, b] = take
-        for a in range(k):
+    m = int(table.min())
+    if m > 0:
+        final = torch.full_like(table, m)
+    else:
+        c = int(table.sum(0).min())
+        final = torch.stack([waterfill(table[:, b], c) for b in range(k)], dim=1)
+    keep = []
+    for a in range(k):
+        for b in range(k):
             idx = torch.nonzero((orig == a) & (new == b)).flatten()
-            keep.append(idx[torch.randperm(len(idx), generator=gen)[: int(take[a])]])
+            keep.append(idx[torch.randperm(len(idx), generator=gen)[: int(final[a, b])]])
     return torch.sort(torch.cat(keep)).values, final
 
 

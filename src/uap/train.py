@@ -56,7 +56,9 @@ def train_classifier(
     model.to(device=device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=tcfg["lr"], momentum=tcfg["momentum"],
                           weight_decay=tcfg["weight_decay"])
-    key = _state_hash({"tcfg": tcfg, "seed": seed, "adv": adversarial, "n": int(x_train.shape[0])})
+    key = _state_hash({"tcfg": tcfg, "seed": seed, "adv": adversarial, "n": int(x_train.shape[0]), "flip": flip,
+                       "precision": precision,
+                       "params": [[k, list(v.shape)] for k, v in model.state_dict().items()]})
     start, history = 0, []
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and ckpt.is_file() and sidecar_path(ckpt).is_file():

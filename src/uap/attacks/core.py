@@ -51,11 +51,15 @@ def grouped_targeted_pgd(
     x: [G, K, C, H, W] images in [0,1] (K images per group); target: [G] target class per group.
     Each epoch visits every image of each group once, in minibatches of `batch_size` per group
     (one step per minibatch). Groups are processed in chunks of at most `max_images` images.
+    After each step the perturbation is projected onto the ε-ball; with one image per group it is
+    also projected onto the pixel box (x + δ ∈ [0,1]), which a shared perturbation cannot be.
     The input tensor is never modified.
     """
     if x.dim() != 5:
         raise ValueError(f"x must be [groups, K, C, H, W], got shape {tuple(x.shape)}")
     G, K = x.shape[:2]
+    if G == 0 or K == 0:
+        raise ValueError(f"nothing to attack: {G} groups of {K} images")
     if target.shape != (G,):
         raise ValueError(f"target must have shape ({G},), got {tuple(target.shape)}")
     if epochs < 1 or step_size <= 0:
@@ -98,6 +102,8 @@ def grouped_targeted_pgd(
                         ep_loss += ce.sum(1).detach()
                         ep_hit += (logits.argmax(1) == tgt).view(n, -1).sum(1)
                         delta = threat.project(delta.detach() - step_size * threat.direction(grad))
+                        if K == 1:  # per-example: also keep x + δ inside the pixel box (standard PGD)
+                            delta = (xs[:, 0] + delta).clamp_(0.0, 1.0) - xs[:, 0]
                     bar.update(n)
                 loss_c[ep] = (ep_loss / K).cpu()
                 acc_c[ep] = (ep_hit / K).cpu()

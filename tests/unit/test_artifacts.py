@@ -1,0 +1,89 @@
+"""Artifacts: safetensors + JSON sidecar, helpful errors, atomic writes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from uap.artifacts import (load_tensors, read_json, save_tensors, sidecar_path, versions, write_csv, write_json)
+
+
+def test_sidecar_path():
+    assert sidecar_path("a/b/model.safetensors") == Path("a/b/model.json")
+    assert sidecar_path(Path("x.y.safetensors")) == Path("x.y.json")
+
+
+def test_save_load_round_trip_with_sidecar(tmp_path):
+    t = {"w": torch.randn(3, 4), "idx": torch.arange(5), "mask": torch.tensor([True, False]),
+         "half": torch.ones(2, dtype=torch.float16), "nc": torch.randn(4, 3).t()}   # non-contiguous
+    path = tmp_path / "sub" / "a.safetensors"
+    save_tensors(path, t, {"kind": "test", "n": 3, "nested": {"a": [1, 2]}, "tensor_meta": torch.tensor([1, 2])})
+    loaded, meta = load_tensors(path)
+    assert set(loaded) == set(t)
+    for k in t:
+        assert loaded[k].dtype == t[k].dtype and torch.equal(loaded[k], t[k])
+    assert meta["kind"] == "test" and meta["n"] == 3 and meta["nested"] == {"a": [1, 2]}
+    assert meta["tensor_meta"] == [1, 2]
+    assert meta["tensors"]["w"] == {"shape": [3, 4], "dtype": "float32"}
+    assert meta["tensors"]["idx"] == {"shape": [5], "dtype": "int64"}
+    assert meta["tensors"]["nc"]["shape"] == [3, 4]
+    assert set(meta["versions"]) >= {"python", "torch", "numpy", "safetensors", "code"}
+    assert meta["versions"]["torch"] == torch.__version__
+    assert json.loads(sidecar_path(path).read_text()) == meta
+    # the atomic write leaves no temporary files behind
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.json", "a.safetensors"]
+
+
+def test_load_without_sidecar_gives_empty_meta(tmp_path):
+    path = tmp_path / "a.safetensors"
+    save_tensors(path, {"x": torch.zeros(1)}, {})
+    sidecar_path(path).unlink()
+    tensors, meta = load_tensors(path)
+    assert meta == {} and torch.equal(tensors["x"], torch.zeros(1))
+
+
+def test_missing_artifact_gives_a_helpful_file_not_found(tmp_path):
+    path = tmp_path / "nope.safetensors"
+    with pytest.raises(FileNotFoundError) as e:
+        load_tensors(path)
+    assert str(path) in str(e.value) and "run the rule" in str(e.value)
+
+
+def test_corrupt_artifact_gives_value_error(tmp_path):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(b"\x00\x01 definitely not safetensors")
+    with pytest.raises(ValueError) as e:
+        load_tensors(path)
+    assert str(path) in str(e.value) and "delete it" in str(e.value)
+
+
+def test_truncated_artifact_gives_value_error(tmp_path):
+    path = tmp_path / "t.safetensors"
+    save_tensors(path, {"x": torch.randn(100)}, {})
+    path.write_bytes(path.read_bytes()[:-50])
+    with pytest.raises(ValueError):
+        load_tensors(path)
+
+
+def test_write_json_handles_tensors_numbers_and_paths(tmp_path):
+    p = tmp_path / "d" / "x.json"
+    write_json(p, {"t": torch.tensor([1.5, 2.0]), "s": torch.tensor(3), "p": Path("/a/b"), "b": 2})
+    assert read_json(p) == {"t": [1.5, 2.0], "s": 3, "p": "/a/b", "b": 2}
+    with pytest.raises(TypeError):
+        write_json(tmp_path / "y.json", {"o": object()})
+    assert not (tmp_path / "y.json").exists()
+    assert [q.name for q in tmp_path.iterdir() if q.name.endswith(".tmp")] == []
+
+
+def test_write_csv(tmp_path):
+    pd = pytest.importorskip("pandas")
+    p = tmp_path / "t.csv"
+    write_csv(p, pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}))
+    assert p.read_text().splitlines() == ["a,b", "1,x", "2,y"]
+
+
+def test_versions_are_strings():
+    v = versions()
+    assert all(isinstance(x, str) and x for x in v.values())

@@ -1,0 +1,75 @@
+"""Model registry and the hyperparameter grid of models trained on constructed datasets."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from uap.config import validate_config
+from uap.grid import grid_points, hp_label, train_settings
+from uap.models import MODELS, Normalized, build_model
+
+
+@pytest.mark.parametrize("arch,size", [("resnet18", 8), ("vgg11", 8), ("vgg16", 28), ("resnet18", 12)])
+def test_models_give_logits_and_features(arch, size):
+    torch.manual_seed(0)
+    m = build_model(arch, in_channels=3, num_classes=5, width=1 if arch.startswith("vgg") else 2,
+                    image_size=size, mean=[0.1, 0.2, 0.3], std=[0.5, 0.5, 0.5]).eval()
+    x = torch.rand(2, 3, size, size)
+    with torch.no_grad():
+        out = m(x)
+        feats = m.features(x)
+    assert out.shape == (2, 5)
+    assert feats.shape == (2, m.net.feature_dim)
+    assert torch.allclose(m.net.linear(feats), out, atol=1e-5)
+
+
+def test_normalized_wrapper_normalises_inside_the_model():
+    torch.manual_seed(0)
+    m = build_model("resnet18", in_channels=2, num_classes=3, width=2, image_size=8, mean=[0.5, 0.1],
+                    std=[0.25, 2.0]).eval()
+    assert isinstance(m, Normalized)
+    x = torch.rand(3, 2, 8, 8)
+    z = m.normalize(x)
+    assert torch.allclose(z[:, 0], (x[:, 0] - 0.5) / 0.25) and torch.allclose(z[:, 1], (x[:, 1] - 0.1) / 2.0)
+    with torch.no_grad():
+        assert torch.allclose(m(x), m.net(z), atol=1e-6)
+    assert {"mean", "std"} <= set(m.state_dict())
+
+
+def test_unknown_arch():
+    with pytest.raises(KeyError, match="resnet50"):
+        build_model("resnet50", in_channels=1, num_classes=2, width=2, image_size=8, mean=[0], std=[1])
+    assert set(MODELS) == {"resnet18", "vgg11", "vgg16"}
+
+
+def test_resnet_width_scales_channels():
+    m = build_model("resnet18", in_channels=1, num_classes=2, width=3, image_size=8, mean=[0], std=[1])
+    assert m.net.conv1.out_channels == 3 and m.net.feature_dim == 24
+
+
+def test_hp_label():
+    assert hp_label(0.1, 128, True) == "lr0.1_bs128_drop"
+    assert hp_label(0.05, 256, False) == "lr0.05_bs256_nodrop"
+
+
+def test_default_grid_has_the_twelve_points_of_the_paper():
+    c = validate_config({"run": "x"})["constructed"]
+    pts = grid_points(c)
+    assert len(pts) == 12
+    assert {(p["lr"], p["batch_size"], p["lr_drop"]) for p in pts.values()} == {
+        (lr, bs, d) for lr in (0.01, 0.05, 0.1) for bs in (128, 256) for d in (True, False)}
+    for label, p in pts.items():
+        assert label == hp_label(p["lr"], p["batch_size"], p["lr_drop"])
+
+
+def test_train_settings_places_the_single_drop_at_drop_at():
+    c = validate_config({"run": "x", "constructed": {"train": {"epochs": 400, "drop_at": 0.625}}})["constructed"]
+    s = train_settings(c, "lr0.1_bs128_drop")
+    assert s["lr_drops"] == [250] and s["epochs"] == 400 and s["lr"] == 0.1 and s["batch_size"] == 128
+    assert train_settings(c, "lr0.1_bs128_nodrop")["lr_drops"] == []
+    c2 = validate_config({"run": "x", "constructed": {"train": {"epochs": 1, "drop_at": 0.1}}})["constructed"]
+    assert train_settings(c2, "lr0.01_bs256_drop")["lr_drops"] == [1]
+    # the settings are a valid train section of the schema
+    validate_config({"run": "x", "models": {"natural": {"arch": "resnet18", "train": s}}})
+    with pytest.raises(KeyError, match="lr9"):
+        train_settings(c, "lr9_bs1_drop")
