@@ -34,9 +34,9 @@ localrules:
 
 
 rule all:
+    default_target: True
     input:
         final_targets(),
-    default_target: True
 
 
 # ---- stage targets: one per DVC stage (dvc.yaml), so DVC versions what Snakemake builds -----
@@ -52,7 +52,9 @@ rule models_stage:
 
 rule attacks_stage:
     input:
-        expand(f"{R}/attacks/{{kind}}_{{norm}}.csv", kind=["pgd", "universal"], norm=NORMS),
+        expand(
+            f"{R}/attacks/{{kind}}_{{norm}}.csv", kind=["pgd", "universal"], norm=NORMS
+        ),
 
 
 rule constructed_stage:

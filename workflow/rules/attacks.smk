@@ -6,9 +6,6 @@ rule pgd_attack:
         delta=f"{R}/attacks/pgd_{{norm}}.safetensors",
         meta=f"{R}/attacks/pgd_{{norm}}.json",
         table=f"{R}/attacks/pgd_{{norm}}.csv",
-    params:
-        cfg=cfg_slice("attacks"),
-        data_dir=f"{R}/data",
     log:
         f"{R}/logs/pgd_attack/{{norm}}.log",
     benchmark:
@@ -18,6 +15,9 @@ rule pgd_attack:
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
+    params:
+        cfg=cfg_slice("attacks"),
+        data_dir=parent_of("input", "test"),
     shell:
         "python -m uap pgd --config {params.cfg} --model {input.model} --data-dir {params.data_dir} "
         "--norm {wildcards.norm} --out {output.delta} --table {output.table} --threads {threads} > {log} 2>&1"
@@ -33,9 +33,6 @@ rule universal_attack:
         meta=f"{R}/attacks/universal_{{norm}}.json",
         table=f"{R}/attacks/universal_{{norm}}.csv",
         curves=f"{R}/attacks/universal_{{norm}}_curves.csv",
-    params:
-        cfg=cfg_slice("attacks"),
-        data_dir=f"{R}/data",
     log:
         f"{R}/logs/universal_attack/{{norm}}.log",
     benchmark:
@@ -45,6 +42,9 @@ rule universal_attack:
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
+    params:
+        cfg=cfg_slice("attacks"),
+        data_dir=parent_of("input", "test"),
     shell:
         "python -m uap universal --config {params.cfg} --model {input.model} --data-dir {params.data_dir} "
         "--norm {wildcards.norm} --out {output.delta} --table {output.table} --curves {output.curves} "

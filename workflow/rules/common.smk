@@ -4,12 +4,10 @@ import shlex
 import sys
 from pathlib import Path
 
-import os
-
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
-# Jobs (local, conda or SLURM) import the package from this checkout.
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+# Jobs (local, conda env or SLURM) import the package from this checkout.
+shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; ")
 from uap.config import validate_config  # noqa: E402
 from uap.grid import grid_points  # noqa: E402
 
@@ -44,9 +42,22 @@ def cfg_slice(*sections, **overrides):
     return shlex.quote(json.dumps(cfg, sort_keys=True))
 
 
+def parent_of(kind, key, up=1):
+    """Params function: the folder (`up` levels) of one of the rule's input/output files."""
+
+    def folder(wildcards, input, output):
+        f = getattr(input if kind == "input" else output, key)
+        f = f if isinstance(f, str) else f[0]
+        return str(Path(f).parents[up - 1])
+
+    return folder
+
+
 def model_cfg(wildcards):
     if wildcards.model not in config["models"]:
-        raise ValueError(f"model {wildcards.model!r} is not in config.models ({sorted(config['models'])})")
+        raise ValueError(
+            f"model {wildcards.model!r} is not in config.models ({sorted(config['models'])})"
+        )
     return cfg_slice(models={wildcards.model: config["models"][wildcards.model]})
 
 
@@ -55,7 +66,9 @@ def checkpoint_path(wildcards):
 
 
 def constructed_checkpoint(wildcards):
-    return f"{R}/checkpoints/{wildcards.norm}_{wildcards.cdata}_{wildcards.hp}.safetensors"
+    return (
+        f"{R}/checkpoints/{wildcards.norm}_{wildcards.cdata}_{wildcards.hp}.safetensors"
+    )
 
 
 def source_model():
@@ -63,7 +76,11 @@ def source_model():
 
 
 def constructed_models():
-    return expand(f"{R}/constructed/{CNORM}/models/{{cdata}}_{{hp}}.safetensors", cdata=["d_adv", "d_univ"], hp=HPS)
+    return expand(
+        f"{R}/constructed/{CNORM}/models/{{cdata}}_{{hp}}.safetensors",
+        cdata=["d_adv", "d_univ"],
+        hp=HPS,
+    )
 
 
 def figure_outputs():

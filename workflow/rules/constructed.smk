@@ -7,10 +7,6 @@ rule construct_datasets:
         d_adv=f"{R}/constructed/{{norm}}/d_adv.safetensors",
         contingency=f"{R}/constructed/{{norm}}/contingency.csv",
         stats=f"{R}/constructed/{{norm}}/construction.json",
-    params:
-        cfg=cfg_slice("attacks", "constructed"),
-        data_dir=f"{R}/data",
-        out_dir=f"{R}/constructed/{{norm}}",
     log:
         f"{R}/logs/construct_datasets/{{norm}}.log",
     benchmark:
@@ -20,6 +16,10 @@ rule construct_datasets:
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
+    params:
+        cfg=cfg_slice("attacks", "constructed"),
+        data_dir=parent_of("input", "train"),
+        out_dir=parent_of("output", "d_univ"),
     shell:
         "python -m uap construct --config {params.cfg} --model {input.model} --data-dir {params.data_dir} "
         "--out-dir {params.out_dir} --threads {threads} > {log} 2>&1"
@@ -32,10 +32,6 @@ rule train_on_constructed:
     output:
         weights=f"{R}/constructed/{{norm}}/models/{{cdata}}_{{hp}}.safetensors",
         meta=f"{R}/constructed/{{norm}}/models/{{cdata}}_{{hp}}.json",
-    params:
-        cfg=cfg_slice("constructed"),
-        data_dir=f"{R}/data",
-        checkpoint=constructed_checkpoint,
     log:
         f"{R}/logs/train_on_constructed/{{norm}}_{{cdata}}_{{hp}}.log",
     benchmark:
@@ -45,6 +41,10 @@ rule train_on_constructed:
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
+    params:
+        cfg=cfg_slice("constructed"),
+        data_dir=parent_of("input", "test"),
+        checkpoint=constructed_checkpoint,
     shell:
         "python -m uap train-constructed --config {params.cfg} --dataset {input.dataset} --data-dir {params.data_dir} "
         "--hp {wildcards.hp} --out {output.weights} --checkpoint {params.checkpoint} --threads {threads} > {log} 2>&1"
@@ -55,21 +55,25 @@ rule generalization_table:
         models=constructed_models(),
         sources=[
             f"{R}/models/natural.safetensors",
-            *expand(f"{R}/attacks/{{kind}}_{{norm}}.safetensors", kind=["pgd", "universal"], norm=NORMS),
+            *expand(
+                f"{R}/attacks/{{kind}}_{{norm}}.safetensors",
+                kind=["pgd", "universal"],
+                norm=NORMS,
+            ),
             f"{R}/constructed/{CNORM}/d_univ.safetensors",
             f"{R}/constructed/{CNORM}/d_adv.safetensors",
         ],
     output:
         table=f"{R}/tables/generalization.csv",
         metrics=f"{R}/metrics.json",
-    params:
-        cfg=cfg_slice("data"),
     log:
         f"{R}/logs/generalization_table.log",
     benchmark:
         f"{R}/benchmarks/generalization_table.tsv"
     conda:
         "../envs/torch.yaml"
+    params:
+        cfg=cfg_slice("data"),
     shell:
         "python -m uap report-generalization --config {params.cfg} --models {input.models} "
         "--sources {input.sources} --out {output.table} --metrics {output.metrics} > {log} 2>&1"

@@ -4,9 +4,6 @@ rule prepare_data:
         test=f"{R}/data/test.safetensors",
         train_meta=f"{R}/data/train.json",
         test_meta=f"{R}/data/test.json",
-    params:
-        cfg=cfg_slice("data"),
-        out_dir=f"{R}/data",
     log:
         f"{R}/logs/prepare_data.log",
     benchmark:
@@ -14,5 +11,8 @@ rule prepare_data:
     conda:
         "../envs/torch.yaml"
     threads: 1
+    params:
+        cfg=cfg_slice("data"),
+        out_dir=parent_of("output", "train"),
     shell:
         "python -m uap prepare-data --config {params.cfg} --out-dir {params.out_dir} --threads {threads} > {log} 2>&1"

@@ -10,16 +10,16 @@ rule figures_s1_constructed:
         notebook=f"{R}/notebooks/s1_constructed.ipynb",
         html=f"{R}/notebooks/s1_constructed.html",
         figures=figure_outputs(),
-    params:
-        cfg=cfg_slice(),
-        run_dir=R,
-        fig_dir=f"{R}/figures",
     log:
         f"{R}/logs/figures_s1_constructed.log",
     benchmark:
         f"{R}/benchmarks/figures_s1_constructed.tsv"
     conda:
         "../envs/notebook.yaml"
+    params:
+        cfg=cfg_slice(),
+        run_dir=parent_of("input", "table", up=2),
+        fig_dir=parent_of("output", "figures"),
     shell:
         "python -m uap notebook --config {params.cfg} --notebook {input.notebook} --run-dir {params.run_dir} "
         "--fig-dir {params.fig_dir} --out {output.notebook} --html {output.html} > {log} 2>&1"

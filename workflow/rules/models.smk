@@ -5,10 +5,6 @@ rule train_model:
     output:
         weights=f"{R}/models/{{model}}.safetensors",
         meta=f"{R}/models/{{model}}.json",
-    params:
-        cfg=model_cfg,
-        data_dir=f"{R}/data",
-        checkpoint=checkpoint_path,
     log:
         f"{R}/logs/train_model/{{model}}.log",
     benchmark:
@@ -18,6 +14,10 @@ rule train_model:
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
+    params:
+        cfg=model_cfg,
+        data_dir=parent_of("input", "test"),
+        checkpoint=checkpoint_path,
     shell:
         "python -m uap train --config {params.cfg} --model {wildcards.model} --data-dir {params.data_dir} "
         "--out {output.weights} --checkpoint {params.checkpoint} --threads {threads} > {log} 2>&1"
