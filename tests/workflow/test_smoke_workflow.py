@@ -1,0 +1,147 @@
+"""The smoke DAG end to end through the snakemake CLI, then DVC and the reviewer path on its outputs."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from uap.data.mnist_family import FASHION_SHA256
+
+from .conftest import REPO, run
+
+pytestmark = pytest.mark.workflow
+R = "results/smoke"
+
+
+def test_every_rule_ran_and_wrote_log_and_benchmark(smoke_project):
+    log = (smoke_project / "first_run.log").read_text()
+    for rule in ["prepare_data", "train_model", "pgd_attack", "universal_attack", "construct_datasets",
+                 "train_on_constructed", "generalization_table", "figures_s1_constructed"]:
+        assert f"rule {rule}:" in log, rule
+    logs = list((smoke_project / R / "logs").rglob("*.log"))
+    benches = list((smoke_project / R / "benchmarks").rglob("*.tsv"))
+    assert len(logs) == len(benches) == 11
+    for b in benches:
+        assert "s\th:m:s" in b.read_text().splitlines()[0]
+
+
+def test_data_is_the_checksummed_fashion_mnist(smoke_project):
+    meta = json.loads((smoke_project / R / "data" / "train.json").read_text())
+    assert meta["size"] == 3000 and meta["num_classes"] == 10
+    for name, info in meta["provenance"]["files"].items():
+        assert info["sha256"] == FASHION_SHA256[name]
+    t = load_file(str(smoke_project / R / "data" / "train.safetensors"))
+    assert t["x"].dtype == torch.uint8 and t["x"].shape == (3000, 1, 28, 28)
+
+
+def test_model_learned_something(smoke_project):
+    meta = json.loads((smoke_project / R / "models" / "natural.json").read_text())
+    assert meta["metrics"]["test_acc"] > 0.25          # chance is 0.10
+    assert {"torch", "code", "python"} <= set(meta["versions"])
+    assert meta["seed"] == 0 and meta["config"]["arch"] == "resnet18"
+
+
+def test_attack_tables_respect_budgets(smoke_project):
+    for norm, eps in (("l2", 3.0), ("linf", 0.2)):
+        uni = pd.read_csv(smoke_project / R / "attacks" / f"universal_{norm}.csv")
+        assert len(uni) == 10 and (uni.delta_norm <= eps * (1 + 1e-5)).all()
+        assert uni.asr.between(0, 1).all() and uni.asr.mean() > 0.1
+        pgd = pd.read_csv(smoke_project / R / "attacks" / f"pgd_{norm}.csv")
+        assert pgd.set_index("target").loc["all", "asr"] > 0.1
+        d = load_file(str(smoke_project / R / "attacks" / f"universal_{norm}.safetensors"))["delta"]
+        norms = d.flatten(1).norm(dim=1) if norm == "l2" else d.flatten(1).abs().amax(dim=1)
+        assert (norms <= eps * (1 + 1e-5)).all()
+        curves = pd.read_csv(smoke_project / R / "attacks" / f"universal_{norm}_curves.csv")
+        assert set(curves.epoch) == {1, 2, 3}
+
+
+def test_constructed_datasets_have_uniform_independent_labels(smoke_project):
+    c = pd.read_csv(smoke_project / R / "constructed" / "l2" / "contingency.csv")
+    stats = json.loads((smoke_project / R / "constructed" / "l2" / "construction.json").read_text())
+    univ = c[c.dataset == "d_univ"].pivot(index="original_label", columns="new_label", values="count")
+    adv = c[c.dataset == "d_adv"].pivot(index="original_label", columns="new_label", values="count")
+    assert (univ.sum(0) == univ.sum(0).iloc[0]).all()          # new labels uniform
+    assert (univ.values == adv.values).all()                     # D_adv cut to D_univ's size and table
+    assert stats["d_univ"]["size"] == stats["d_adv"]["size"] == int(univ.values.sum()) > 0
+    if stats["d_univ"]["labels_exactly_independent"]:
+        assert (univ.values == univ.values[0, 0]).all()
+    d = load_file(str(smoke_project / R / "constructed" / "l2" / "d_univ.safetensors"))
+    assert d["x"].min() >= 0 and d["x"].max() <= 1 and len(d["y"]) == stats["d_univ"]["size"]
+
+
+def test_generalization_table_and_metrics(smoke_project):
+    g = pd.read_csv(smoke_project / R / "tables" / "generalization.csv")
+    assert set(g.constructed) == {"d_adv", "d_univ"}
+    assert g.test_acc.between(0, 100).all() and g.best.sum() == 2
+    assert set(g.paper_test_acc) == {64.3, 23.3}                  # CIFAR-10 reference row beside ours
+    m = json.loads((smoke_project / R / "metrics.json").read_text())
+    assert {"generalization", "natural", "pgd_l2", "universal_l2", "d_univ_l2", "d_adv_l2"} <= set(m)
+
+
+def test_figures_and_html_rendered(smoke_project):
+    figs = smoke_project / R / "figures"
+    for name in ["s1_universal_l2.png", "s1_universal_linf.png", "s1_generalization.png", "s1_label_tables.png"]:
+        data = (figs / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
+    html = (smoke_project / R / "notebooks" / "s1_constructed.html").read_text()
+    assert "D_adv" in html and "Traceback" not in html
+
+
+def test_second_run_has_nothing_to_do(smoke_project):
+    res = run(["snakemake", "-n", "--cores", "2"], cwd=smoke_project)
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_dry_run_of_one_target_explains_the_reason(smoke_project):
+    res = run(["snakemake", "-n", "--cores", "2", "--forcerun", "universal_attack", f"{R}/attacks/universal_l2.csv"],
+              cwd=smoke_project)
+    out = res.stdout + res.stderr
+    assert "universal_attack" in out and "reason: Forced execution" in out and "train_model" not in out
+
+
+def test_dvc_round_trip_and_reviewer_rerun(smoke_project):
+    p = smoke_project
+    run(["dvc", "commit", "--force", "-q"], cwd=p)               # record what Snakemake built
+    status = run(["dvc", "status"], cwd=p).stdout
+    assert "up to date" in status, status
+    run(["dvc", "push", "-q"], cwd=p)
+    before = {f.relative_to(p): f.read_bytes() for f in (p / R).rglob("*")
+              if f.is_file() and f.parts[-2] not in ("logs",) and "benchmarks" not in f.parts
+              and "checkpoints" not in f.parts}
+    shutil.rmtree(p / R / "models")
+    shutil.rmtree(p / R / "constructed")
+    shutil.rmtree(p / ".dvc" / "cache")
+    run(["dvc", "pull", "-q"], cwd=p)
+    for rel, data in before.items():
+        if rel.parts[2] in ("models", "constructed"):
+            assert (p / rel).read_bytes() == data, rel
+    assert "up to date" in run(["dvc", "status"], cwd=p).stdout
+    # Reviewer path: DVC does not keep timestamps, so mark everything current, then nothing runs ...
+    run(["snakemake", "--touch", "--cores", "1"], cwd=p)
+    assert "Nothing to be done" in run(["snakemake", "-n", "--cores", "1"], cwd=p).stdout
+    # ... and one analysis re-runs alone, without retraining anything.
+    res = run(["snakemake", "--cores", "2", "--forcerun", "generalization_table"], cwd=p)
+    out = res.stdout + res.stderr
+    assert "rule generalization_table:" in out
+    for heavy in ("train_model", "train_on_constructed", "construct_datasets", "universal_attack"):
+        assert f"rule {heavy}:" not in out
+    # A DVC stage's own command works too (it asks Snakemake for its stage target).
+    res = run(["dvc", "repro", "--force", "--single-item", "report"], cwd=p)
+    assert "Running stage 'report'" in res.stdout + res.stderr
+    assert (p / R / "tables" / "generalization.csv").is_file()
+
+
+def test_lint_is_clean():
+    res = run(["snakemake", "--lint"], cwd=REPO, check=False)
+    assert res.returncode == 0 and "Lints for" not in res.stdout, res.stdout[-3000:]
+
+
+@pytest.mark.parametrize("override, named", [("bogus_key=1", "bogus_key"), ("seed=-3", "seed")])
+def test_bad_config_is_an_error_naming_the_key(override, named):
+    res = run(["snakemake", "-n", "--cores", "1", "--config", override], cwd=REPO, check=False)
+    assert res.returncode != 0
+    assert named in res.stdout + res.stderr and "invalid configuration" in res.stdout + res.stderr
