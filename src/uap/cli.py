@@ -34,6 +34,26 @@ def _eval_subset(test, n: int, seed: int):
     return test.subset(idx), idx
 
 
+def _fit_and_save(arch: dict, dmeta: dict, x, y, test, tcfg: dict, *, seed: int, cfg: dict, device, checkpoint,
+                  out: str, desc: str, meta: dict, adversarial: dict | None = None) -> dict:
+    """Build a fresh model, train it (resumable), save weights + sidecar, drop the checkpoint."""
+    from .train import build_from_spec, model_spec, save_model, train_classifier
+    spec = model_spec(arch, dmeta)
+    torch.manual_seed(seed)
+    model = build_from_spec(spec)
+    t0 = time.time()
+    res = train_classifier(model, x, y, test.x, test.y, tcfg, seed=seed, device=device, precision=cfg["precision"],
+                           flip=dmeta["flip_ok"], checkpoint=checkpoint, adversarial=adversarial, desc=desc)
+    metrics = {"test_acc": res["test_acc"], "history": res["history"], "train_size": int(y.shape[0]),
+               "train_seconds": round(time.time() - t0, 1)}
+    save_model(out, model, spec, {**meta, "seed": seed, "train": tcfg, "metrics": metrics})
+    if checkpoint:
+        for p in (Path(checkpoint), Path(checkpoint).with_suffix(".json")):
+            p.unlink(missing_ok=True)
+    print(f"{desc}: test accuracy {res['test_acc']:.4f}")
+    return res
+
+
 # ----------------------------------------------------------------------------------------------- commands
 def cmd_prepare_data(a, cfg):
     """Load the configured dataset, verify it, subset it, write uint8 tensors + sidecars."""
@@ -63,28 +83,15 @@ def cmd_prepare_data(a, cfg):
 
 def cmd_train(a, cfg):
     """Train one model of config.models on the prepared data."""
-    from .models import build_model  # noqa: F401  (registry import keeps errors early)
-    from .train import build_from_spec, model_spec, save_model, train_classifier
     if a.model not in cfg["models"]:
         raise SystemExit(f"error: model {a.model!r} is not in config.models (known: {sorted(cfg['models'])})")
     m = cfg["models"][a.model]
     device = _runtime(cfg, m["seed"])
     train, meta = _load_split(a.data_dir, "train")
     test, _ = _load_split(a.data_dir, "test")
-    spec = model_spec(m, meta)
-    torch.manual_seed(m["seed"])
-    model = build_from_spec(spec)
-    t0 = time.time()
-    res = train_classifier(model, train.x, train.y, test.x, test.y, m["train"], seed=m["seed"], device=device,
-                           precision=cfg["precision"], flip=meta["flip_ok"], checkpoint=a.checkpoint,
-                           adversarial=m.get("adversarial"), desc=a.model)
-    save_model(a.out, model, spec, {"name": a.model, "config": m, "seed": m["seed"], "dataset": meta["dataset"],
-                                    "metrics": {"test_acc": res["test_acc"], "history": res["history"],
-                                                "train_seconds": round(time.time() - t0, 1)}})
-    if a.checkpoint:
-        for p in (Path(a.checkpoint), Path(a.checkpoint).with_suffix(".json")):
-            p.unlink(missing_ok=True)
-    print(f"{a.model}: test accuracy {res['test_acc']:.4f}")
+    _fit_and_save(m, meta, train.x, train.y, test, m["train"], seed=m["seed"], cfg=cfg, device=device,
+                  checkpoint=a.checkpoint, out=a.out, desc=a.model, adversarial=m.get("adversarial"),
+                  meta={"name": a.model, "config": m, "dataset": meta["dataset"]})
 
 
 def cmd_pgd(a, cfg):
@@ -238,30 +245,15 @@ def cmd_train_constructed(a, cfg):
     """Train a fresh model on a constructed dataset at one grid point; test on the original test set."""
     from .artifacts import load_tensors
     from .grid import train_settings
-    from .train import build_from_spec, save_model, train_classifier
     c = cfg["constructed"]
     tcfg = train_settings(c, a.hp)
     device = _runtime(cfg)
     tensors, cmeta = load_tensors(a.dataset)
     test, dmeta = _load_split(a.data_dir, "test")
-    spec = {"arch": c["train"]["arch"], "width": c["train"]["width"], "in_channels": dmeta["channels"],
-            "num_classes": dmeta["num_classes"], "image_size": dmeta["image_size"], "mean": dmeta["mean"],
-            "std": dmeta["std"]}
-    torch.manual_seed(cfg["seed"])
-    model = build_from_spec(spec)
-    t0 = time.time()
-    res = train_classifier(model, tensors["x"], tensors["y"], test.x, test.y, tcfg, seed=cfg["seed"], device=device,
-                           precision=cfg["precision"], flip=dmeta["flip_ok"], checkpoint=a.checkpoint,
-                           desc=f"{cmeta['kind']} {a.hp}")
-    save_model(a.out, model, spec, {"name": f"{cmeta['kind']}_{a.hp}", "constructed": cmeta["kind"], "hp": a.hp,
-                                    "train": tcfg, "norm": cmeta["norm"], "eps": cmeta["eps"], "seed": cfg["seed"],
-                                    "metrics": {"test_acc": res["test_acc"], "history": res["history"],
-                                                "train_size": int(tensors["y"].shape[0]),
-                                                "train_seconds": round(time.time() - t0, 1)}})
-    if a.checkpoint:
-        for p in (Path(a.checkpoint), Path(a.checkpoint).with_suffix(".json")):
-            p.unlink(missing_ok=True)
-    print(f"{cmeta['kind']} {a.hp}: original test accuracy {res['test_acc']:.4f}")
+    _fit_and_save(c["train"], dmeta, tensors["x"], tensors["y"], test, tcfg, seed=cfg["seed"], cfg=cfg,
+                  device=device, checkpoint=a.checkpoint, out=a.out, desc=f"{cmeta['kind']} {a.hp}",
+                  meta={"name": f"{cmeta['kind']}_{a.hp}", "constructed": cmeta["kind"], "hp": a.hp,
+                        "norm": cmeta["norm"], "eps": cmeta["eps"], "dataset": dmeta["dataset"]})
 
 
 def cmd_report_generalization(a, cfg):
