@@ -43,3 +43,16 @@ def attack_success_rate(pred: torch.Tensor, target: torch.Tensor | int, labels: 
     if keep.sum() == 0:
         return float("nan")
     return float((pred[keep] == target[keep]).float().mean())
+
+
+def fooling_rate(clean_pred: torch.Tensor, adv_pred: torch.Tensor) -> float:
+    """Untargeted fooling rate: fraction of images whose prediction changed, measured against the
+    model's *clean predictions* (not the labels)."""
+    clean_pred = torch.as_tensor(clean_pred)
+    adv_pred = torch.as_tensor(adv_pred)
+    if clean_pred.shape != adv_pred.shape:
+        raise ValueError(f"clean_pred and adv_pred must have the same shape, got "
+                         f"{tuple(clean_pred.shape)} and {tuple(adv_pred.shape)}")
+    if clean_pred.numel() == 0:
+        return float("nan")
+    return float((clean_pred != adv_pred).float().mean())
