@@ -9,7 +9,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# A profile given with --configfile replaces config.yaml (Snakemake would otherwise deep-merge
+# the two, and a profile would silently inherit the default profile's models and settings).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
@@ -17,6 +21,8 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/attacks.smk"
 include: "workflow/rules/constructed.smk"
+include: "workflow/rules/s4.smk"
+include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"
 
 
@@ -24,7 +30,10 @@ localrules:
     all,
     prepare_data,
     generalization_table,
+    claims_table,
     figures_s1_constructed,
+    figures_s4_singular,
+    s4_stage,
     data_stage,
     models_stage,
     attacks_stage,
@@ -62,11 +71,18 @@ rule constructed_stage:
         constructed_models(),
 
 
+rule s4_stage:
+    input:
+        s4_tables().values(),
+
+
 rule report_stage:
     input:
         rules.generalization_table.output,
+        rules.claims_table.output,
 
 
 rule figures_stage:
     input:
         rules.figures_s1_constructed.output,
+        rules.figures_s4_singular.output,

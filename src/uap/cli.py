@@ -204,7 +204,8 @@ def cmd_construct(a, cfg):
     t0 = time.time()
     univ = build_d_univ(model, train.x[src], train.y[src], threat, num_classes=k, group_size=c["group_size"],
                         lr=ns["universal_lr"], epochs=c["univ_epochs"], batch_size=c["univ_batch_size"], gen=gen,
-                        device=device, precision=cfg["precision"], max_images=cfg["max_batch_images"])
+                        device=device, precision=cfg["precision"], max_images=cfg["max_batch_images"],
+                        balance=c["balance"])
     t_univ = time.time() - t0
     if univ["stats"]["size"] == 0:
         raise SystemExit("error: D_univ is empty: some target class was never reached. Raise "
@@ -307,6 +308,101 @@ def cmd_notebook(a, cfg):
     print(f"rendered {a.notebook} -> {out}, {a.html}")
 
 
+# ----------------------------------------------------------------------------------------------- S4
+def _s4_inputs(a, cfg, model_path):
+    from .train import load_model
+    from .utils import generator
+    device = _runtime(cfg)
+    model, mmeta = load_model(model_path, device)
+    train, _ = _load_split(a.data_dir, "train")
+    test, _ = _load_split(a.data_dir, "test")
+    sub, _ = _eval_subset(test, cfg["s4"]["eval_images"], cfg["seed"])
+    gen = generator(cfg["seed"] + 404)
+    return device, model, mmeta, train, sub, gen
+
+
+def cmd_sv_layers(a, cfg):
+    """S4: singular value and fooling rate of the SV-UAP of every hidden layer of one model."""
+    from .artifacts import save_tensors, write_csv
+    from .models import hidden_layers
+    from .s4 import layer_sweep
+    s = cfg["s4"]
+    device, model, mmeta, train, sub, gen = _s4_inputs(a, cfg, a.model)
+    base = train.floats()[torch.randperm(len(train), generator=gen)[:s["batch_images"]]]
+    layers = hidden_layers(model)
+    df, deltas = layer_sweep(model, layers, base, sub.x, norm=s["norm"], eps=s["eps"], q=s["q"], iters=s["iters"],
+                             gen=gen, device=device)
+    df.insert(0, "model", mmeta["name"])
+    df.insert(1, "arch", mmeta["model"]["arch"])
+    write_csv(a.table, df)
+    save_tensors(a.out, {"delta": deltas}, {"attack": "sv_uap", "model": mmeta["name"], "layers": layers,
+                                            "s4": s, "seed": cfg["seed"],
+                                            "metrics": {"best_fooling_rate": float(df.fooling_rate.max())}})
+
+
+def cmd_sv_images(a, cfg):
+    """S4: fooling rate against the number of images, SV-UAP vs the DeepFool UAP."""
+    import pandas as pd
+    from .artifacts import write_csv
+    from .s4 import best_layer, images_sweep
+    s = cfg["s4"]
+    device, model, mmeta, train, sub, gen = _s4_inputs(a, cfg, a.model)
+    layer = best_layer(pd.read_csv(a.layers))
+    df = images_sweep(model, layer, train.floats(), sub.x, s["n_images"], norm=s["norm"], eps=s["eps"], q=s["q"],
+                      iters=s["iters"], df_cfg=s["deepfool"], gen=gen, device=device)
+    df.insert(0, "model", mmeta["name"])
+    df.insert(1, "layer", layer)
+    write_csv(a.table, df)
+
+
+def cmd_sv_q(a, cfg):
+    """S4: dependence of the SV-UAP on q."""
+    import pandas as pd
+    from .artifacts import write_csv
+    from .s4 import best_layer, q_sweep
+    s = cfg["s4"]
+    device, model, mmeta, train, sub, gen = _s4_inputs(a, cfg, a.model)
+    layer = best_layer(pd.read_csv(a.layers))
+    base = train.floats()[torch.randperm(len(train), generator=gen)[:s["batch_images"]]]
+    df = q_sweep(model, layer, base, sub.x, s["q_values"], norm=s["norm"], eps=s["eps"], iters=s["iters"], gen=gen,
+                 device=device)
+    df.insert(0, "model", mmeta["name"])
+    df.insert(1, "layer", layer)
+    write_csv(a.table, df)
+
+
+def cmd_sv_transfer(a, cfg):
+    """S4: transfer matrix — each model's best-layer SV-UAP evaluated on every model."""
+    import pandas as pd
+    from .artifacts import load_tensors, write_csv
+    from .s4 import best_layer, transfer_matrix
+    from .train import load_model
+    from .utils import generator
+    s = cfg["s4"]
+    device = _runtime(cfg)
+    test, _ = _load_split(a.data_dir, "test")
+    sub, _ = _eval_subset(test, s["eval_images"], cfg["seed"])
+    models, deltas = {}, {}
+    for mpath, lpath, dpath in zip(a.models, a.layers, a.deltas):
+        model, mmeta = load_model(mpath, device)
+        table = pd.read_csv(lpath)
+        t, dmeta = load_tensors(dpath)
+        deltas[mmeta["name"]] = t["delta"][dmeta["layers"].index(best_layer(table))]
+        models[mmeta["name"]] = model
+    df = transfer_matrix(models, deltas, sub.x, device, s["norm"], s["eps"], generator(cfg["seed"] + 405))
+    write_csv(a.table, df)
+
+
+def cmd_claims(a, cfg):
+    """The claims table: one row per headline finding, paper value, ours, verdict."""
+    from .artifacts import write_csv
+    from .claims import claims_table
+    df = claims_table(cfg, generalization=a.generalization, s4_layers=a.s4_layers, s4_images=a.s4_images,
+                      s4_transfer=a.s4_transfer)
+    write_csv(a.out, df)
+    print(df.to_string(index=False))
+
+
 # ----------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m uap", description=__doc__)
@@ -351,6 +447,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sources", nargs="*", default=[], help="model/attack artifacts whose metrics go in metrics.json")
     s.add_argument("--out", required=True)
     s.add_argument("--metrics", required=True)
+    for name, fn, h in (("sv-layers", cmd_sv_layers, "S4 per-layer singular vectors"),
+                        ("sv-images", cmd_sv_images, "S4 fooling rate vs number of images"),
+                        ("sv-q", cmd_sv_q, "S4 dependence on q")):
+        s = add(name, fn, h)
+        s.add_argument("--model", required=True)
+        s.add_argument("--data-dir", required=True)
+        s.add_argument("--table", required=True)
+        if name == "sv-layers":
+            s.add_argument("--out", required=True)
+        else:
+            s.add_argument("--layers", required=True, help="the model's sv-layers table (best layer is used)")
+    s = add("sv-transfer", cmd_sv_transfer, "S4 transfer matrix")
+    s.add_argument("--data-dir", required=True)
+    s.add_argument("--models", nargs="+", required=True)
+    s.add_argument("--layers", nargs="+", required=True)
+    s.add_argument("--deltas", nargs="+", required=True)
+    s.add_argument("--table", required=True)
+    s = add("claims", cmd_claims, "claims table (paper vs ours, verdicts)")
+    s.add_argument("--generalization", required=True)
+    s.add_argument("--s4-layers", nargs="+", required=True)
+    s.add_argument("--s4-images", required=True)
+    s.add_argument("--s4-transfer", required=True)
+    s.add_argument("--out", required=True)
     s = add("notebook", cmd_notebook, "run a figure notebook with papermill and render HTML")
     s.add_argument("--notebook", required=True)
     s.add_argument("--run-dir", required=True)

@@ -35,8 +35,11 @@ def schema() -> dict:
     return yaml.safe_load(SCHEMA_PATH.read_text())
 
 
-def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Return a validated deep copy with defaults filled in; raise ConfigError naming the bad key."""
+def validate_config(cfg: dict[str, Any], partial: bool = False) -> dict[str, Any]:
+    """Return a validated deep copy with defaults filled in; raise ConfigError naming the bad key.
+
+    `partial`: the config is a slice that a rule passes to its command (only the sections that
+    command uses); cross-section checks were done on the whole config and are skipped."""
     cfg = copy.deepcopy(dict(cfg))
     s = schema()
     # two passes: defaults are filled in the first, so nested defaults inside defaults get filled too
@@ -50,12 +53,13 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
             where = ".".join(str(p) for p in e.absolute_path) or "<top level>"
             lines.append(f"  config.{where}: {e.message}" if where != "<top level>" else f"  {e.message}")
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
-    _check_semantics(cfg)
+    if not partial:
+        _check_semantics(cfg)
     return cfg
 
 
 def _check_semantics(cfg: dict) -> None:
-    """Cross-section checks; skipped for partial configs (a rule passes only the sections it uses)."""
+    """Cross-section checks of a whole config (references to config.models need models)."""
     if not cfg.get("models"):
         return
     c = cfg.get("constructed", {})
@@ -63,6 +67,9 @@ def _check_semantics(cfg: dict) -> None:
         raise ConfigError(f"config.constructed.source_model: {c.get('source_model')!r} is not a key of config.models")
     if c and c.get("norm") not in cfg.get("attacks", {}).get("norms", {}):
         raise ConfigError(f"config.constructed.norm: {c.get('norm')!r} has no entry in config.attacks.norms")
+    for name in cfg.get("s4", {}).get("models", []):
+        if name not in cfg["models"]:
+            raise ConfigError(f"config.s4.models: {name!r} is not a key of config.models")
     if c and c.get("group_size", 1) > c.get("source_size", 1):
         raise ConfigError("config.constructed.group_size: larger than constructed.source_size")
 
@@ -70,7 +77,8 @@ def _check_semantics(cfg: dict) -> None:
 def load_config(spec: str | Path) -> dict[str, Any]:
     """`spec` is a YAML/JSON file path, or an inline JSON object (as Snakemake rules pass it)."""
     text = str(spec)
-    if text.lstrip().startswith("{"):
+    partial = text.lstrip().startswith("{")
+    if partial:
         cfg = json.loads(text)
     else:
         path = Path(text)
@@ -79,4 +87,4 @@ def load_config(spec: str | Path) -> dict[str, Any]:
         cfg = yaml.safe_load(path.read_text()) or {}
     if not isinstance(cfg, dict):
         raise ConfigError("a configuration must be a mapping")
-    return validate_config(cfg)
+    return validate_config(cfg, partial=partial)

@@ -45,17 +45,21 @@ def waterfill(counts: torch.Tensor, total: int) -> torch.Tensor:
     return take
 
 
-def balance_labels(orig: torch.Tensor, new: torch.Tensor, k: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def balance_labels(orig: torch.Tensor, new: torch.Tensor, k: int, gen: torch.Generator,
+                   mode: str = "exact") -> tuple[torch.Tensor, torch.Tensor]:
     """Subset whose new labels are uniform and independent of the original labels (S1 App. A.1).
 
-    When every (original, new) cell has at least one image, every cell keeps m = the smallest cell
-    count: exactly uniform and independent. If some pair was never fooled (an empty cell), exact
-    independence is impossible; then every new label keeps c = the smallest column total and, within
-    a column, the original labels are spread as evenly as the successes allow (water-filling) —
-    the caller reports Cramér's V of the result. Returns (indices, final k×k table)."""
+    mode "exact": when every (original, new) cell has at least one image, every cell keeps m = the
+    smallest cell count — exactly uniform and independent, at the price of size when one pair is
+    rarely fooled. mode "uniform" (or "exact" with an empty cell, where independence is impossible):
+    every new label keeps c = the smallest column total and, within a column, the original labels are
+    spread as evenly as the successes allow (water-filling); the caller reports Cramér's V.
+    Returns (indices, final k×k table)."""
+    if mode not in ("exact", "uniform"):
+        raise ValueError(f"balance mode must be 'exact' or 'uniform', got {mode!r}")
     table = contingency(orig, new, k)
     m = int(table.min())
-    if m > 0:
+    if m > 0 and mode == "exact":
         final = torch.full_like(table, m)
     else:
         c = int(table.sum(0).min())
@@ -88,7 +92,7 @@ def balanced_targets(n: int, k: int, gen: torch.Generator) -> torch.Tensor:
 
 def build_d_univ(model, x: torch.Tensor, y: torch.Tensor, threat: Threat, *, num_classes: int, group_size: int,
                  lr: float, epochs: int, batch_size: int, gen: torch.Generator, device, precision="fp32",
-                 max_images: int = 4096) -> dict:
+                 max_images: int = 4096, balance: str = "exact") -> dict:
     n_groups = x.shape[0] // group_size
     if n_groups < 1:
         raise ValueError(f"need at least group_size={group_size} source images, got {x.shape[0]}")
@@ -102,7 +106,7 @@ def build_d_univ(model, x: torch.Tensor, y: torch.Tensor, threat: Threat, *, num
     success = res.success.reshape(-1)
     raw_table = contingency(orig[success], new[success], num_classes)
     kept = torch.nonzero(success).flatten()
-    local, final = balance_labels(orig[kept], new[kept], num_classes, gen)
+    local, final = balance_labels(orig[kept], new[kept], num_classes, gen, balance)
     sel = kept[local]
     group_of = torch.arange(n) // group_size
     images = apply_perturbation(xs.reshape(n, *x.shape[1:])[sel], res.delta[group_of[sel]])
@@ -110,7 +114,7 @@ def build_d_univ(model, x: torch.Tensor, y: torch.Tensor, threat: Threat, *, num
         "x": images, "y": new[sel], "y_orig": orig[sel], "source_index": sel,
         "group": group_of[sel], "deltas": res.delta, "group_targets": targets,
         "stats": {
-            "source_images": n, "groups": n_groups, "group_size": group_size,
+            "source_images": n, "groups": n_groups, "group_size": group_size, "balance": balance,
             "construction_asr": float(success.float().mean()),
             "construction_asr_excluding_same_label": float(success[orig != new].float().mean()),
             "kept_before_balancing": int(success.sum()), "size": int(len(sel)),

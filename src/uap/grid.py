@@ -25,4 +25,4 @@ def train_settings(ccfg: dict, label: str) -> dict:
     drops = [max(1, int(round(t["drop_at"] * t["epochs"])))] if p["lr_drop"] else []
     return {"epochs": t["epochs"], "lr": p["lr"], "batch_size": p["batch_size"], "lr_drops": drops,
             "momentum": t["momentum"], "weight_decay": t["weight_decay"], "augment": t["augment"],
-            "crop_padding": t["crop_padding"], "eval_batch_size": 1024}
+            "crop_padding": t["crop_padding"], "eval_batch_size": 1024, "eval_every": t["eval_every"]}

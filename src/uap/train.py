@@ -110,8 +110,11 @@ def train_classifier(
             tot_loss += float(loss.detach()) * len(idx)
             tot_hit += int((logits.argmax(1) == yb).sum())
         bar.close()
-        test_acc = accuracy(predict(model, x_test, batch_size=tcfg.get("eval_batch_size", 1024), device=device,
-                                    precision=precision), y_test.cpu())
+        every = tcfg.get("eval_every", 1)
+        last = epoch + 1 == tcfg["epochs"]
+        test_acc = (accuracy(predict(model, x_test, batch_size=tcfg.get("eval_batch_size", 1024), device=device,
+                                     precision=precision), y_test.cpu())
+                    if last or (epoch + 1) % every == 0 else float("nan"))
         rec = {"epoch": epoch + 1, "lr": lr, "train_loss": tot_loss / n, "train_acc": tot_hit / n,
                "test_acc": test_acc, "seconds": round(time.time() - t0, 2)}
         history.append(rec)

@@ -57,7 +57,7 @@ def test_model_defaults_including_the_train_section():
     m = cfg["models"]["natural"]
     assert m["width"] == 16 and m["seed"] == 0
     assert m["train"] == {"epochs": 4, "lr": 0.1, "batch_size": 128, "lr_drops": [], "momentum": 0.9,
-                          "weight_decay": 5e-4, "augment": True, "crop_padding": 2, "eval_batch_size": 1024}
+                          "weight_decay": 5e-4, "augment": True, "crop_padding": 2, "eval_batch_size": 1024, "eval_every": 1}
     assert "adversarial" not in m
     cfg = validate_config({"run": "x", "models": {"natural": {"arch": "resnet18", "train": {"epochs": 7},
                                                               "adversarial": {"norm": "l2", "eps": 0.5}}}})

@@ -90,8 +90,23 @@ def figure_outputs():
     ]
 
 
+def s4_tables():
+    return {
+        "s4_layers": expand(f"{R}/s4/layers_{{m}}.csv", m=config["s4"]["models"]),
+        "s4_images": f"{R}/s4/images_{config['s4']['models'][0]}.csv",
+        "s4_q": f"{R}/s4/q_{config['s4']['models'][0]}.csv",
+        "s4_transfer": f"{R}/s4/transfer.csv",
+    }
+
+
+def s4_figures():
+    return [f"{R}/figures/s4_{name}.png" for name in ("layers", "images", "q", "transfer", "perturbations")]
+
+
 def final_targets():
     return [
+        f"{R}/tables/claims.csv",
+        f"{R}/notebooks/s4_singular.html",
         f"{R}/tables/generalization.csv",
         f"{R}/metrics.json",
         f"{R}/notebooks/s1_constructed.html",

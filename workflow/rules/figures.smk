@@ -23,3 +23,29 @@ rule figures_s1_constructed:
     shell:
         "python -m uap notebook --config {params.cfg} --notebook {input.notebook} --run-dir {params.run_dir} "
         "--fig-dir {params.fig_dir} --out {output.notebook} --html {output.html} > {log} 2>&1"
+
+
+rule figures_s4_singular:
+    input:
+        **s4_tables(),
+        table=f"{R}/s4/transfer.csv",
+        deltas=expand(f"{R}/s4/layers_{{m}}.safetensors", m=config["s4"]["models"]),
+        notebook="notebooks/s4_singular.ipynb",
+        claims=f"{R}/tables/claims.csv",
+    output:
+        notebook=f"{R}/notebooks/s4_singular.ipynb",
+        html=f"{R}/notebooks/s4_singular.html",
+        figures=s4_figures(),
+    log:
+        f"{R}/logs/figures_s4_singular.log",
+    benchmark:
+        f"{R}/benchmarks/figures_s4_singular.tsv"
+    conda:
+        "../envs/notebook.yaml"
+    params:
+        cfg=cfg_slice(),
+        run_dir=parent_of("input", "table", up=2),
+        fig_dir=parent_of("output", "figures"),
+    shell:
+        "python -m uap notebook --config {params.cfg} --notebook {input.notebook} --run-dir {params.run_dir} "
+        "--fig-dir {params.fig_dir} --out {output.notebook} --html {output.html} > {log} 2>&1"

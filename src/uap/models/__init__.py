@@ -34,7 +34,23 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "resnet18": lambda in_channels, num_classes, width, image_size: resnet18(in_channels, num_classes, width),
     "vgg11": lambda in_channels, num_classes, width, image_size: vgg("vgg11", in_channels, num_classes, width, image_size),
     "vgg16": lambda in_channels, num_classes, width, image_size: vgg("vgg16", in_channels, num_classes, width, image_size),
+    "vgg19": lambda in_channels, num_classes, width, image_size: vgg("vgg19", in_channels, num_classes, width, image_size),
 }
+
+
+def hidden_layers(model: nn.Module) -> list[str]:
+    """Names (for `get_submodule`) of the hidden layers probed by S4, from the input upwards:
+    ResNet: the stem and each stage; VGG: the last ReLU of each conv block."""
+    net = model.net if isinstance(model, Normalized) else model
+    prefix = "net." if isinstance(model, Normalized) else ""
+    if hasattr(net, "layer1"):
+        return [prefix + n for n in ("conv1", "layer1", "layer2", "layer3", "layer4")]
+    if hasattr(net, "body"):
+        mods = list(net.body.named_children())
+        names = [n for i, (n, m) in enumerate(mods) if isinstance(m, nn.ReLU)
+                 and (i + 1 == len(mods) or not isinstance(mods[i + 1][1], (nn.Conv2d, nn.BatchNorm2d)))]
+        return [f"{prefix}body.{n}" for n in names]
+    raise ValueError(f"no hidden-layer list for {type(net).__name__}")
 
 
 def build_model(arch: str, *, in_channels: int, num_classes: int, width: int, image_size: int,

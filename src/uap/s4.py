@@ -1,0 +1,97 @@
+"""S4 experiments (004_37ee862723438816.txt): per-layer singular vectors, fooling rate against the
+number of images (vs the DeepFool UAP), dependence on q, transfer across networks."""
+from __future__ import annotations
+
+import math
+import time
+
+import pandas as pd
+import torch
+
+from .attacks import deepfool_uap, sv_uap
+from .metrics import fooling_rate, predict
+from .threats import make_threat
+
+P_OF = {"linf": math.inf, "l2": 2.0}
+
+
+def random_perturbation(norm: str, eps: float, shape, gen: torch.Generator) -> torch.Tensor:
+    """Noise of the same norm: random signs (ℓ∞) or a random direction on the ℓ2 sphere."""
+    if norm == "linf":
+        return (torch.randint(0, 2, shape, generator=gen) * 2 - 1).float() * eps
+    g = torch.randn(shape, generator=gen)
+    return g / g.norm() * eps
+
+
+def _fool(model, x_eval, clean, delta, device) -> float:
+    return fooling_rate(clean, predict(model, x_eval, delta=delta, device=device))
+
+
+def layer_sweep(model, layers: list[str], x_base, x_eval, *, norm, eps, q, iters, gen, device):
+    """Singular value and fooling rate of the SV-UAP of every hidden layer (+ a noise baseline row)."""
+    clean = predict(model, x_eval, device=device)
+    rows, deltas = [], []
+    for depth, layer in enumerate(layers):
+        t0 = time.time()
+        r = sv_uap(model, x_base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen)
+        secs = time.time() - t0
+        fr = _fool(model, x_eval, clean, r.delta, device)
+        rows.append({"layer": layer, "depth": depth, "singular_value": float(r.singular_value),
+                     "fooling_rate": fr, "seconds": round(secs, 2), "seconds_per_iter": secs / iters})
+        deltas.append(r.delta.detach().cpu())
+        print(f"{layer}: σ={float(r.singular_value):.4g} fooling rate {fr:.3f} ({secs:.1f}s)", flush=True)
+    noise = random_perturbation(norm, eps, tuple(x_base.shape[1:]), gen)
+    rows.append({"layer": "random noise", "depth": -1, "singular_value": float("nan"),
+                 "fooling_rate": _fool(model, x_eval, clean, noise, device), "seconds": 0.0,
+                 "seconds_per_iter": float("nan")})
+    return pd.DataFrame(rows), torch.stack(deltas)
+
+
+def best_layer(table: pd.DataFrame) -> str:
+    real = table[table.depth >= 0]
+    return str(real.loc[real.fooling_rate.idxmax(), "layer"])
+
+
+def images_sweep(model, layer: str, x_train, x_eval, n_images: list[int], *, norm, eps, q, iters, df_cfg, gen,
+                 device):
+    """Fooling rate against the number of images the perturbation is computed from: SV-UAP vs DeepFool UAP."""
+    clean = predict(model, x_eval, device=device)
+    rows = []
+    perm = torch.randperm(x_train.shape[0], generator=gen)
+    for n in n_images:
+        base = x_train[perm[:n]]
+        t0 = time.time()
+        r = sv_uap(model, base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen)
+        rows.append({"method": "sv_uap", "n_images": n, "fooling_rate": _fool(model, x_eval, clean, r.delta, device),
+                     "seconds": round(time.time() - t0, 2)})
+        t0 = time.time()
+        d = deepfool_uap(model, base, eps, p=P_OF[norm], delta=df_cfg["delta"], max_passes=df_cfg["max_passes"],
+                         max_iter_df=df_cfg["max_iter"], overshoot=df_cfg["overshoot"],
+                         batch_size=df_cfg["batch_size"], generator=gen, device=device)
+        rows.append({"method": "deepfool_uap", "n_images": n,
+                     "fooling_rate": _fool(model, x_eval, clean, d.delta, device), "seconds": round(time.time() - t0, 2)})
+        print(f"n={n}: sv {rows[-2]['fooling_rate']:.3f}, deepfool {rows[-1]['fooling_rate']:.3f}", flush=True)
+    return pd.DataFrame(rows)
+
+
+def q_sweep(model, layer, x_base, x_eval, q_values, *, norm, eps, iters, gen, device):
+    clean = predict(model, x_eval, device=device)
+    rows = []
+    for q in q_values:
+        r = sv_uap(model, x_base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen)
+        rows.append({"q": q, "singular_value": float(r.singular_value),
+                     "fooling_rate": _fool(model, x_eval, clean, r.delta, device)})
+    return pd.DataFrame(rows)
+
+
+def transfer_matrix(models: dict, deltas: dict, x_eval, device, norm: str, eps: float, gen) -> pd.DataFrame:
+    """Fooling rate of each source model's perturbation on every target model (+ noise baseline)."""
+    noise = random_perturbation(norm, eps, tuple(x_eval.shape[1:]), gen)
+    threat = make_threat(norm, eps)
+    rows = []
+    for tgt, model in models.items():
+        clean = predict(model, x_eval, device=device)
+        for src, d in {**deltas, "random noise": noise}.items():
+            assert float(threat.norm(d[None])) <= eps * (1 + 1e-4)
+            rows.append({"source": src, "target": tgt, "fooling_rate": _fool(model, x_eval, clean, d, device)})
+    return pd.DataFrame(rows)
