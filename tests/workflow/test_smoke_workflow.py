@@ -19,12 +19,15 @@ R = "results/smoke"
 
 def test_every_rule_ran_and_wrote_log_and_benchmark(smoke_project):
     log = (smoke_project / "first_run.log").read_text()
-    for rule in ["prepare_data", "train_model", "pgd_attack", "universal_attack", "construct_datasets",
-                 "train_on_constructed", "generalization_table", "figures_s1_constructed"]:
+    rules = ["prepare_data", "train_model", "pgd_attack", "universal_attack", "construct_datasets",
+             "train_on_constructed", "generalization_table", "claims_table", "sv_layers", "sv_images", "sv_q",
+             "sv_transfer", "figures_s1_constructed", "figures_s4_singular"]
+    for rule in rules:
         assert f"rule {rule}:" in log, rule
+    jobs = log.count("\nrule ") + log.count("\nlocalrule ") - 1          # minus `all`
     logs = list((smoke_project / R / "logs").rglob("*.log"))
     benches = list((smoke_project / R / "benchmarks").rglob("*.tsv"))
-    assert len(logs) == len(benches) == 11
+    assert len(logs) == len(benches) == jobs == 19
     for b in benches:
         assert "s\th:m:s" in b.read_text().splitlines()[0]
 
@@ -82,13 +85,40 @@ def test_generalization_table_and_metrics(smoke_project):
     assert {"generalization", "natural", "pgd_l2", "universal_l2", "d_univ_l2", "d_adv_l2"} <= set(m)
 
 
+def test_s4_tables(smoke_project):
+    s4 = smoke_project / R / "s4"
+    for model, n_layers in (("natural", 5), ("vgg", 5)):
+        t = pd.read_csv(s4 / f"layers_{model}.csv")
+        assert (t.depth >= 0).sum() == n_layers and (t.layer == "random noise").sum() == 1
+        real = t[t.depth >= 0]
+        assert (real.singular_value > 0).all() and real.fooling_rate.between(0, 1).all()
+        d = load_file(str(s4 / f"layers_{model}.safetensors"))["delta"]
+        assert d.shape[0] == n_layers
+        assert torch.allclose(d.abs().flatten(1).amax(1), torch.full((n_layers,), 0.1), atol=1e-5)   # ||δ||∞ = ε
+    im = pd.read_csv(s4 / "images_natural.csv")
+    assert set(im.method) == {"sv_uap", "deepfool_uap"} and set(im.n_images) == {8, 16}
+    tr = pd.read_csv(s4 / "transfer.csv")
+    assert set(tr.source) == {"natural", "vgg", "random noise"} and set(tr.target) == {"natural", "vgg"}
+    q = pd.read_csv(s4 / "q_natural.csv")
+    assert list(q.q) == [2, 10]
+
+
+def test_claims_table(smoke_project):
+    c = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
+    assert list(c.columns) == ["system", "claim", "paper", "ours", "criterion", "verdict"]
+    assert set(c.system) == {"S1", "S4"} and len(c) == 4
+    assert set(c.verdict) <= {"reproduced", "not reproduced", "not measured"}
+
+
 def test_figures_and_html_rendered(smoke_project):
     figs = smoke_project / R / "figures"
-    for name in ["s1_universal_l2.png", "s1_universal_linf.png", "s1_generalization.png", "s1_label_tables.png"]:
+    for name in ["s1_universal_l2.png", "s1_universal_linf.png", "s1_generalization.png", "s1_label_tables.png",
+                 "s4_layers.png", "s4_images.png", "s4_q.png", "s4_transfer.png", "s4_perturbations.png"]:
         data = (figs / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
-    html = (smoke_project / R / "notebooks" / "s1_constructed.html").read_text()
-    assert "D_adv" in html and "Traceback" not in html
+    for nb, word in (("s1_constructed", "D_adv"), ("s4_singular", "singular")):
+        html = (smoke_project / R / "notebooks" / f"{nb}.html").read_text()
+        assert word in html and "Traceback" not in html
 
 
 def test_second_run_has_nothing_to_do(smoke_project):
@@ -114,10 +144,11 @@ def test_dvc_round_trip_and_reviewer_rerun(smoke_project):
               and "checkpoints" not in f.parts}
     shutil.rmtree(p / R / "models")
     shutil.rmtree(p / R / "constructed")
+    shutil.rmtree(p / R / "s4")
     shutil.rmtree(p / ".dvc" / "cache")
     run(["dvc", "pull", "-q"], cwd=p)
     for rel, data in before.items():
-        if rel.parts[2] in ("models", "constructed"):
+        if rel.parts[2] in ("models", "constructed", "s4"):
             assert (p / rel).read_bytes() == data, rel
     assert "up to date" in run(["dvc", "status"], cwd=p).stdout
     # Reviewer path: DVC does not keep timestamps, so mark everything current, then nothing runs ...
@@ -127,7 +158,7 @@ def test_dvc_round_trip_and_reviewer_rerun(smoke_project):
     res = run(["snakemake", "--cores", "2", "--forcerun", "generalization_table"], cwd=p)
     out = res.stdout + res.stderr
     assert "rule generalization_table:" in out
-    for heavy in ("train_model", "train_on_constructed", "construct_datasets", "universal_attack"):
+    for heavy in ("train_model", "train_on_constructed", "construct_datasets", "universal_attack", "sv_layers"):
         assert f"rule {heavy}:" not in out
     # A DVC stage's own command works too (it asks Snakemake for its stage target).
     res = run(["dvc", "repro", "--force", "--single-item", "report"], cwd=p)
