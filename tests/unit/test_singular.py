@@ -186,3 +186,10 @@ def test_sv_uap_linf_perturbation_is_eps_sign_image():
     assert r2.delta.norm().item() == pytest.approx(0.5, rel=1e-5)
     with pytest.raises(ValueError, match="eps"):
         sv_uap(model, x, "net.layer1", eps=0.0)
+
+
+def test_norm_does_not_overflow_for_large_q():
+    from uap.attacks.singular import _norm
+    z = torch.full((1000,), 1e3)                    # |z|^20 = 1e60 overflows float32
+    assert torch.isfinite(_norm(z, 20.0))
+    assert float(_norm(z, 20.0)) == pytest.approx(1e3 * 1000 ** (1 / 20), rel=1e-4)

@@ -81,7 +81,12 @@ def _psi_direction(z: Tensor, r: float) -> Tensor:
 
 
 def _norm(x: Tensor, p: float) -> Tensor:
-    return torch.linalg.vector_norm(x.reshape(-1), ord=p)
+    """ℓp norm computed as m·||x/m||_p (m = max |x|), so large p cannot overflow float32."""
+    x = x.reshape(-1)
+    m = x.abs().max()
+    if not torch.isfinite(m) or m == 0 or math.isinf(p):
+        return torch.linalg.vector_norm(x, ord=p)
+    return m * torch.linalg.vector_norm(x / m, ord=p)
 
 
 # ----------------------------------------------------------------------------- layer map, matvecs
