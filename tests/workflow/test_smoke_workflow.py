@@ -67,7 +67,7 @@ def test_constructed_datasets_have_uniform_independent_labels(smoke_project):
     stats = json.loads((smoke_project / R / "constructed" / "l2" / "construction.json").read_text())
     univ = c[c.dataset == "d_univ"].pivot(index="original_label", columns="new_label", values="count")
     adv = c[c.dataset == "d_adv"].pivot(index="original_label", columns="new_label", values="count")
-    assert (univ.sum(0) == univ.sum(0).iloc[0]).all()          # new labels uniform
+    assert (univ.sum(axis=0) == univ.sum(axis=0).iloc[0]).all()          # new labels uniform
     assert (univ.values == adv.values).all()                     # D_adv cut to D_univ's size and table
     assert stats["d_univ"]["size"] == stats["d_adv"]["size"] == int(univ.values.sum()) > 0
     if stats["d_univ"]["labels_exactly_independent"]:
