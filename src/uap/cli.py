@@ -404,6 +404,11 @@ def cmd_claims(a, cfg):
 
 
 # ----------------------------------------------------------------------------------------------- parser
+# Commands of other systems live beside their science: each module named here has a
+# `register(add)` that adds its subcommands with the `add` helper of build_parser.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m uap", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -477,6 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("--html", required=True)
     s.add_argument("--kernel", default="python3")
+    import importlib
+    for mod in COMMAND_MODULES:
+        importlib.import_module(mod).register(add)
     return p
 
 
