@@ -89,6 +89,8 @@ def cmd_train(a, cfg):
     device = _runtime(cfg, m["seed"])
     train, meta = _load_split(a.data_dir, "train")
     test, _ = _load_split(a.data_dir, "test")
+    if m.get("train_subset") and m["train_subset"] < len(train):   # e.g. costly adversarial training on a CPU
+        train, _ = _eval_subset(train, m["train_subset"], m["seed"])
     _fit_and_save(m, meta, train.x, train.y, test, m["train"], seed=m["seed"], cfg=cfg, device=device,
                   checkpoint=a.checkpoint, out=a.out, desc=a.model, adversarial=m.get("adversarial"),
                   meta={"name": a.model, "config": m, "dataset": meta["dataset"]})
