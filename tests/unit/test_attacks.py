@@ -180,3 +180,25 @@ def test_bad_arguments_raise_value_error(model, images):
                       lr=0.1, epochs=1, batch_size=4)
     with pytest.raises(ValueError):
         universal_pgd(model, images, 0, t, lr=0.1, epochs=0, batch_size=4)
+
+
+@pytest.mark.parametrize("threat", [L2(1.0), Linf(0.5)])
+def test_per_example_pgd_can_brighten_black_pixels(threat):
+    """The target's evidence lives only where the image is black (0): the attack must be able to
+    raise those pixels (a clamp in the forward pass would give them zero gradient forever)."""
+    x = torch.zeros(4, 1, 4, 4)
+    x[:, :, :, 2:] = 1.0                                   # right half white, left half black
+    w = torch.zeros(2, 16)
+    w[1, :8] = 1.0                                         # class 1 <- brightness of the black half ...
+    w[1, 8:] = -1.0                                        # ... and darkness of the white half
+    b = torch.tensor([0.3, 0.0])
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+    with torch.no_grad():
+        model[1].weight.copy_(w)
+        model[1].bias.copy_(b)
+    target = torch.ones(4, dtype=torch.long)
+    res = targeted_pgd(model, x, target, threat, steps=10, step_ratio=1 / 3)
+    adv = x + res.delta
+    assert adv.min() >= 0 and adv.max() <= 1
+    assert (res.delta[:, :, :, :2] > 0).any()              # black pixels were brightened
+    assert res.success.all()
