@@ -29,13 +29,17 @@ def _state_hash(obj: Any) -> str:
 
 def untargeted_pgd(model, x, y, threat, steps: int, step_ratio: float, gen: torch.Generator) -> torch.Tensor:
     """Madry-style training adversary (random start, ascent on the cross-entropy of the true label)."""
+    from .attacks.core import box_active_set
     delta = threat.random(x.shape, generator=gen).to(x.device)
-    for _ in range(steps):
+    delta = (x + delta).clamp(0, 1) - x               # x + δ stays in the box: no clamp (and no zero
+    for _ in range(steps):                            # gradient at black pixels) in the forward pass
         delta.requires_grad_(True)
-        loss = F.cross_entropy(model((x + delta).clamp(0, 1)), y)
+        loss = F.cross_entropy(model(x + delta), y)
         (g,) = torch.autograd.grad(loss, delta)
+        g = box_active_set(g, x + delta.detach(), ascent=True)
         delta = threat.project(delta.detach() + step_ratio * threat.eps * threat.direction(g))
-    return (x + delta).clamp(0, 1).detach()
+        delta = (x + delta).clamp(0, 1) - x
+    return (x + delta).detach()
 
 
 def train_classifier(

@@ -202,3 +202,25 @@ def test_per_example_pgd_can_brighten_black_pixels(threat):
     assert adv.min() >= 0 and adv.max() <= 1
     assert (res.delta[:, :, :, :2] > 0).any()              # black pixels were brightened
     assert res.success.all()
+
+
+def test_box_active_set_blocks_only_outward_moves():
+    from uap.attacks.core import box_active_set
+    x_adv = torch.tensor([0.0, 0.0, 1.0, 1.0, 0.5, 0.5])
+    grad = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+    # descent moves along -grad: at 0 a positive grad would darken (blocked), at 1 a negative one brightens
+    assert box_active_set(grad, x_adv).tolist() == [0.0, -1.0, 1.0, 0.0, 1.0, -1.0]
+    assert box_active_set(grad, x_adv, ascent=True).tolist() == [1.0, 0.0, 0.0, -1.0, 1.0, -1.0]
+
+
+def test_training_adversary_stays_in_the_box_and_uses_black_pixels():
+    from uap.train import untargeted_pgd
+    x = torch.zeros(4, 1, 4, 4)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+    with torch.no_grad():
+        model[1].weight.zero_()
+        model[1].weight[1].fill_(1.0)                     # class 1 <- overall brightness
+    y = torch.zeros(4, dtype=torch.long)
+    adv = untargeted_pgd(model, x, y, L2(1.0), steps=3, step_ratio=2 / 3, gen=torch.Generator().manual_seed(0))
+    assert adv.min() >= 0 and adv.max() <= 1 and (adv - x).flatten(1).norm(dim=1).max() <= 1.0 + 1e-5
+    assert (adv.flatten(1).sum(1) > 1.5).all()            # pushed towards class 1 by brightening

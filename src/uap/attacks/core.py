@@ -18,12 +18,14 @@ from ..threats import Threat, apply_perturbation
 from ..utils import autocast, progress
 
 
-def _box_active_set(grad: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
-    """Zero the gradient where a descent step (δ ← δ − α·dir(grad)) would leave [0,1].
+def box_active_set(grad: torch.Tensor, x_adv: torch.Tensor, ascent: bool = False) -> torch.Tensor:
+    """Zero the gradient where the step along it (descent: −grad, ascent: +grad) would push a pixel
+    of x_adv that is already at 0 or 1 out of [0,1].
 
-    Without this, the normalised ℓ2 direction spends most of its length on pixels that are then
-    clipped back (e.g. the black background of Fashion-MNIST), and the step is far shorter than α."""
-    blocked = ((x_adv <= 0.0) & (grad > 0)) | ((x_adv >= 1.0) & (grad < 0))
+    Without this, the normalised ℓ2 direction spends much of its length on pixels that are then
+    clipped back (e.g. the black background of Fashion-MNIST), and the step is shorter than asked."""
+    up = grad > 0 if ascent else grad < 0
+    blocked = ((x_adv <= 0.0) & ~up & (grad != 0)) | ((x_adv >= 1.0) & up)
     return grad.masked_fill(blocked, 0.0)
 
 
@@ -112,7 +114,7 @@ def grouped_targeted_pgd(
                     (grad,) = torch.autograd.grad(ce.mean(1).sum(), delta)
                     with torch.no_grad():
                         if K == 1:  # per-example: drop components that push a pixel already at 0 or 1
-                            grad = _box_active_set(grad, xs[:, 0] + delta)  # out of the box (they would be clipped)
+                            grad = box_active_set(grad, xs[:, 0] + delta)  # out of the box (they would be clipped)
                         ep_loss += ce.sum(1).detach()
                         ep_hit += (logits.argmax(1) == tgt).view(n, -1).sum(1)
                         delta = threat.project(delta.detach() - step_size * threat.direction(grad))
