@@ -115,8 +115,8 @@ def s2_inputs():
 
 def s2_tables():
     return {
-        "table1": f"{R}/tables/s2_table1.csv",
-        "table2": f"{R}/tables/s2_table2.csv",
+        "table1": f"{R}/upi/table1.csv",
+        "table2": f"{R}/upi/table2.csv",
         "correlation": f"{R}/upi/cross_correlation.csv",
     }
 
