@@ -158,3 +158,43 @@ def test_dissimilarity_and_cross_correlation():
     v[2] = -2 * v[0]
     c = cross_correlation(v)
     assert torch.allclose(c.diagonal(), torch.ones(3)) and c[0, 2] == pytest.approx(1.0) and c[0, 1] < 1
+
+
+def _upi_cfg():
+    from uap.config import load_config
+    u = load_config("config/smoke.yaml")["upi"]
+    return {**u, "train_images": 8, "eval_images": 8, "batch_size": 4, "random_seeds": 2, "examples": 2}
+
+
+@pytest.mark.parametrize("interp", ["sg", "ig"])
+def test_experiment_rows_tables_and_claims(interp, tmp_path):
+    import pandas as pd
+    from uap.claims import s2_rows
+    from uap.upi.experiment import METHODS, run_experiment
+    from uap.upi.tables import correlation_table, paper_tables
+    m = _model("fcn2", size=28, width=2)
+    u = _upi_cfg()
+    df, tensors, _ = run_experiment(m, interp, _images(8, size=28), _images(8, size=28, seed=2), u,
+                                    gen=torch.Generator().manual_seed(0), device="cpu")
+    assert list(df.method) == [name for name, _, _ in METHODS]
+    assert df.dissimilarity.ge(0).all() and df.fooling_rate.between(0, 1).all()
+    assert (df.delta_norm <= u["eps"] * (1 + 1e-4)).all()
+    assert df.set_index("method").loc["upi_grad", "delta_norm"] == pytest.approx(u["eps"], rel=1e-4)
+    assert tensors["maps_clean"].shape == (2, 28, 28) and tensors["examples"].shape == (2, 1, 28, 28)
+    df.insert(0, "model", "fcn2")
+    df.insert(1, "arch", "fcn2")
+    for dataset, has_paper in (("fashion_mnist", False), ("mnist5k", True)):
+        t1, t2 = paper_tables(df, dataset)
+        assert (t1.paper != "n/a").any() == has_paper
+    t1, _ = paper_tables(df, "mnist")
+    row = t1.set_index("method").loc["upi_pca_fgm"]
+    assert float(row.paper) == (0.358 if interp == "sg" else 0.166)     # Table 1, MNIST 2-layer FCN column
+    # claims need both interpretations: feed this one twice under both names
+    both = pd.concat([t1, t1.assign(interpreter="ig" if interp == "sg" else "sg")])
+    both.to_csv(tmp_path / "t1.csv", index=False)
+    keys = {("fcn2", i, k): tensors[f"delta_{k}"] for i in ("sg", "ig") for k in ("upi_pca_pgd", "upi_pca_fgm")}
+    correlation_table(keys).to_csv(tmp_path / "cc.csv", index=False)
+    from uap.config import load_config
+    rows = s2_rows(load_config("config/smoke.yaml"), str(tmp_path / "t1.csv"), str(tmp_path / "cc.csv"))
+    assert len(rows) == 3 and all(r["system"] == "S2" for r in rows)
+    assert rows[2]["verdict"] == "reproduced" and "1.00" in rows[2]["ours"]       # identical directions: |corr| = 1
