@@ -1,4 +1,7 @@
 # S2: universal perturbations for interpretation (000_0f31663abaa95f9e.txt).
+# One experiment per (model, interpretation); its params leave out upi.models, so adding a model
+# does not re-run the experiments of the others.
+UPI_ATTACK_CFG = {k: v for k, v in config["upi"].items() if k != "models"}
 
 
 rule upi_attack:
@@ -20,7 +23,7 @@ rule upi_attack:
     resources:
         gpu_job=1,
     params:
-        cfg=cfg_slice("upi"),
+        cfg=cfg_slice(upi=UPI_ATTACK_CFG),
         data_dir=parent_of("input", "test"),
     shell:
         "python -m uap upi-attack --config {params.cfg} --model {input.model} --interpreter {wildcards.interp} "
