@@ -22,6 +22,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/attacks.smk"
 include: "workflow/rules/constructed.smk"
 include: "workflow/rules/s4.smk"
+include: "workflow/rules/s2.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"
 
@@ -34,6 +35,9 @@ localrules:
     figures_s1_constructed,
     figures_s4_singular,
     s4_stage,
+    s2_stage,
+    upi_tables,
+    figures_s2_upi,
     data_stage,
     models_stage,
     attacks_stage,
@@ -76,6 +80,12 @@ rule s4_stage:
         s4_tables().values(),
 
 
+rule s2_stage:
+    input:
+        s2_inputs().values(),
+        s2_tables().values(),
+
+
 rule report_stage:
     input:
         rules.generalization_table.output,
@@ -86,3 +96,4 @@ rule figures_stage:
     input:
         rules.figures_s1_constructed.output,
         rules.figures_s4_singular.output,
+        rules.figures_s2_upi.output,

@@ -400,7 +400,7 @@ def cmd_claims(a, cfg):
     from .artifacts import write_csv
     from .claims import claims_table
     df = claims_table(cfg, generalization=a.generalization, s4_layers=a.s4_layers, s4_images=a.s4_images,
-                      s4_transfer=a.s4_transfer)
+                      s4_transfer=a.s4_transfer, s2_table1=a.s2_table1, s2_correlation=a.s2_correlation)
     write_csv(a.out, df)
     print(df.to_string(index=False))
 
@@ -408,7 +408,7 @@ def cmd_claims(a, cfg):
 # ----------------------------------------------------------------------------------------------- parser
 # Commands of other systems live beside their science: each module named here has a
 # `register(add)` that adds its subcommands with the `add` helper of build_parser.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("uap.upi.commands",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -476,6 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--s4-layers", nargs="+", required=True)
     s.add_argument("--s4-images", required=True)
     s.add_argument("--s4-transfer", required=True)
+    s.add_argument("--s2-table1", help="S2 Table 1 analogue (s2_table1.csv)")
+    s.add_argument("--s2-correlation", help="S2 cross-correlation of perturbations")
     s.add_argument("--out", required=True)
     s = add("notebook", cmd_notebook, "run a figure notebook with papermill and render HTML")
     s.add_argument("--notebook", required=True)

@@ -1,4 +1,5 @@
-"""Metrics, each defined once: accuracy, attack success rate."""
+"""Metrics, each defined once: accuracy, attack success rate, fooling rate, and S2's interpretation
+dissimilarity and cross-correlation of perturbations."""
 from __future__ import annotations
 
 import torch
@@ -56,3 +57,22 @@ def fooling_rate(clean_pred: torch.Tensor, adv_pred: torch.Tensor) -> float:
     if clean_pred.numel() == 0:
         return float("nan")
     return float((clean_pred != adv_pred).float().mean())
+
+
+def interpretation_dissimilarity(ref: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+    """Normalised dissimilarity of eq. 9 of S2 (000_0f31663abaa95f9e.txt), per image:
+    ‖I(x) − I(x′)‖₂ / ‖I(x)‖₂ over each map (the first dimension is the batch). The table value is
+    the mean over the test images."""
+    if ref.shape != new.shape:
+        raise ValueError(f"maps must have the same shape, got {tuple(ref.shape)} and {tuple(new.shape)}")
+    num = (ref - new).flatten(1).norm(dim=1)
+    return num / ref.flatten(1).norm(dim=1).clamp_min(1e-12)
+
+
+def cross_correlation(vectors: torch.Tensor) -> torch.Tensor:
+    """|cosine similarity| between every pair of perturbations [n, ...] → [n, n] (S2 Fig. 3–5).
+    The absolute value: a perturbation and its negative are the same direction (UPI-PCA's sign is
+    chosen afterwards)."""
+    v = vectors.flatten(1).double()
+    v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return (v @ v.T).abs().float()

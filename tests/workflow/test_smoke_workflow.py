@@ -21,13 +21,14 @@ def test_every_rule_ran_and_wrote_log_and_benchmark(smoke_project):
     log = (smoke_project / "first_run.log").read_text()
     rules = ["prepare_data", "train_model", "pgd_attack", "universal_attack", "construct_datasets",
              "train_on_constructed", "generalization_table", "claims_table", "sv_layers", "sv_images", "sv_q",
-             "sv_transfer", "figures_s1_constructed", "figures_s4_singular"]
+             "sv_transfer", "figures_s1_constructed", "figures_s4_singular", "upi_attack", "upi_tables",
+             "figures_s2_upi"]
     for rule in rules:
         assert f"rule {rule}:" in log, rule
     jobs = log.count("\nrule ") + log.count("\nlocalrule ") - 1          # minus `all`
     logs = list((smoke_project / R / "logs").rglob("*.log"))
     benches = list((smoke_project / R / "benchmarks").rglob("*.tsv"))
-    assert len(logs) == len(benches) == jobs == 19
+    assert len(logs) == len(benches) == jobs == 27     # S2: +2 models, 4 upi_attack, tables, notebook
     for b in benches:
         assert "s\th:m:s" in b.read_text().splitlines()[0]
 
@@ -103,20 +104,45 @@ def test_s4_tables(smoke_project):
     assert list(q.q) == [2, 10]
 
 
+def test_s2_tables_and_perturbations(smoke_project):
+    upi = smoke_project / R / "upi"
+    t1 = pd.read_csv(upi / "table1.csv", keep_default_na=False)
+    methods = {"random_per_image", "random_universal", "per_image_pgd", "per_image_fgm", "upi_pca_pgd",
+               "upi_pca_fgm", "upi_grad", "classification_uap"}
+    assert set(t1.method) == methods and set(t1.model) == {"cnn2", "fcn2"} and set(t1.interpreter) == {"sg", "ig"}
+    assert len(t1) == 2 * 2 * len(methods) and (t1.ours.astype(float) >= 0).all()
+    assert (t1.paper == "n/a").all()                            # Fashion-MNIST is not a column of the paper
+    t2 = pd.read_csv(upi / "table2.csv")
+    assert t2.ours.between(0, 100).all()
+    for model in ("cnn2", "fcn2"):
+        for interp in ("sg", "ig"):
+            d = load_file(str(upi / f"{model}_{interp}.safetensors"))
+            for m in ("upi_pca_pgd", "upi_pca_fgm", "upi_grad", "classification_uap", "random_universal"):
+                assert d[f"delta_{m}"].shape == (1, 28, 28)
+                assert abs(float(d[f"delta_{m}"].norm()) - 0.390625) < 1e-4     # every UPI scaled to ε (ℓ2)
+            assert d["maps_clean"].shape == (3, 28, 28)
+    cc = pd.read_csv(upi / "cross_correlation.csv")
+    n = 2 * 2 * 3 + 2                                           # 3 UPIs per (model, interp) + one UAP per model
+    assert len(cc) == n * n and cc.correlation.between(0, 1 + 1e-6).all()
+    assert (cc[(cc.model_a == cc.model_b) & (cc.interpreter_a == cc.interpreter_b) & (cc.method_a == cc.method_b)]
+            .correlation.round(5) == 1).all()
+
+
 def test_claims_table(smoke_project):
     c = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
     assert list(c.columns) == ["system", "claim", "paper", "ours", "criterion", "verdict"]
-    assert set(c.system) == {"S1", "S4"} and len(c) == 4
+    assert set(c.system) == {"S1", "S4", "S2"} and len(c) == 7
     assert set(c.verdict) <= {"reproduced", "not reproduced", "not measured"}
 
 
 def test_figures_and_html_rendered(smoke_project):
     figs = smoke_project / R / "figures"
     for name in ["s1_universal_l2.png", "s1_universal_linf.png", "s1_generalization.png", "s1_label_tables.png",
-                 "s4_layers.png", "s4_images.png", "s4_q.png", "s4_transfer.png", "s4_perturbations.png"]:
+                 "s4_layers.png", "s4_images.png", "s4_q.png", "s4_transfer.png", "s4_perturbations.png",
+                 "s2_table1.png", "s2_correlation.png", "s2_perturbations.png", "s2_maps.png"]:
         data = (figs / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
-    for nb, word in (("s1_constructed", "D_adv"), ("s4_singular", "singular")):
+    for nb, word in (("s1_constructed", "D_adv"), ("s4_singular", "singular"), ("s2_upi", "UPI-PCA")):
         html = (smoke_project / R / "notebooks" / f"{nb}.html").read_text()
         assert word in html and "Traceback" not in html
 

@@ -29,6 +29,7 @@ wildcard_constraints:
     norm="l2|linf",
     cdata="d_adv|d_univ",
     hp="lr[0-9.e-]+_bs[0-9]+_(drop|nodrop)",
+    interp="sg|ig",
 
 
 def cfg_slice(*sections, **overrides):
@@ -103,6 +104,30 @@ def s4_figures():
     return [f"{R}/figures/s4_{name}.png" for name in ("layers", "images", "q", "transfer", "perturbations")]
 
 
+def s2_inputs():
+    """Every (model, interpretation) experiment of S2."""
+    u = config["upi"]
+    return {
+        kind: expand(f"{R}/upi/{{m}}_{{i}}.{ext}", m=u["models"], i=u["interpreters"])
+        for kind, ext in (("tables", "csv"), ("deltas", "safetensors"))
+    }
+
+
+def s2_tables():
+    return {
+        "table1": f"{R}/upi/table1.csv",
+        "table2": f"{R}/upi/table2.csv",
+        "correlation": f"{R}/upi/cross_correlation.csv",
+    }
+
+
+def s2_figures():
+    return [
+        f"{R}/figures/s2_{name}.png"
+        for name in ("table1", "correlation", "perturbations", "maps")
+    ]
+
+
 def final_targets():
     return [
         f"{R}/tables/claims.csv",
@@ -110,4 +135,5 @@ def final_targets():
         f"{R}/tables/generalization.csv",
         f"{R}/metrics.json",
         f"{R}/notebooks/s1_constructed.html",
+        f"{R}/notebooks/s2_upi.html",
     ]

@@ -49,3 +49,28 @@ rule figures_s4_singular:
     shell:
         "python -m uap notebook --config {params.cfg} --notebook {input.notebook} --run-dir {params.run_dir} "
         "--fig-dir {params.fig_dir} --out {output.notebook} --html {output.html} > {log} 2>&1"
+
+
+rule figures_s2_upi:
+    input:
+        **s2_tables(),
+        deltas=s2_inputs()["deltas"],
+        claims=f"{R}/tables/claims.csv",
+        notebook="notebooks/s2_upi.ipynb",
+    output:
+        notebook=f"{R}/notebooks/s2_upi.ipynb",
+        html=f"{R}/notebooks/s2_upi.html",
+        figures=s2_figures(),
+    log:
+        f"{R}/logs/figures_s2_upi.log",
+    benchmark:
+        f"{R}/benchmarks/figures_s2_upi.tsv"
+    conda:
+        "../envs/notebook.yaml"
+    params:
+        cfg=cfg_slice(),
+        run_dir=parent_of("input", "table1", up=2),
+        fig_dir=parent_of("output", "figures"),
+    shell:
+        "python -m uap notebook --config {params.cfg} --notebook {input.notebook} --run-dir {params.run_dir} "
+        "--fig-dir {params.fig_dir} --out {output.notebook} --html {output.html} > {log} 2>&1"

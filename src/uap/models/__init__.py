@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from .resnet import resnet18
+from .small import CNN2, FCN2, MobileNet
 from .vgg import vgg
 
 
@@ -35,6 +36,9 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "vgg11": lambda in_channels, num_classes, width, image_size: vgg("vgg11", in_channels, num_classes, width, image_size),
     "vgg16": lambda in_channels, num_classes, width, image_size: vgg("vgg16", in_channels, num_classes, width, image_size),
     "vgg19": lambda in_channels, num_classes, width, image_size: vgg("vgg19", in_channels, num_classes, width, image_size),
+    "mobilenet": MobileNet,
+    "cnn2": CNN2,
+    "fcn2": FCN2,
 }
 
 

@@ -1,0 +1,96 @@
+"""UPI-PCA (Algorithm 2 and Prop. 2 of 000_0f31663abaa95f9e.txt): a stochastic power method for
+the top right singular vector of the matrix G whose rows are first-order per-image perturbations
+of the interpretation.
+
+Rows G_i, at a Gaussian point x_i + Z (the gradient of D vanishes at Z = 0):
+- variant "fgm": the fast-gradient-method direction ∇_z D(x_i, x_i + z) / ‖·‖₂;
+- variant "pgd": the direction of a per-image projected-gradient perturbation on D
+  (`pgd_steps` normalised steps of pgd_step_ratio·ε from z, projected onto the ε-ball).
+Rows are unit vectors so that every image weighs the same in G (raw gradient norms of
+ℓ1-normalised maps differ by orders of magnitude between images).
+Update (Oja form of Algorithm 2's δ ← δ + α/|B| Σ (δᵀG_i) G_i): u = (1/|B|) Σ (δᵀG_i) G_i, then
+δ ← ε·(δ/ε + α·u/‖u‖)/‖·‖; α = None is the plain power iteration δ ← ε·u/‖u‖. The sign is then
+chosen as the one (±δ) that perturbs the maps more.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..utils import progress
+from .interp_common import MapDistance, flat_norm, noise_sigma, pick_sign, project_l2
+from .upi_grad import UPIResult
+
+
+def gradient_rows(dist: MapDistance, x, target, z, *, variant: str, eps: float, pgd_steps: int,
+                  pgd_step_ratio: float) -> torch.Tensor:
+    """Unit rows G_i [B, d] of one minibatch (see the module docstring)."""
+    ref = dist.reference(x, target)
+    if variant == "fgm":
+        g, _ = dist.per_image_grad(x, target, ref, z)
+        rows = g
+    elif variant == "pgd":
+        pert = z.expand_as(x).clone()
+        for _ in range(pgd_steps):
+            g, _ = dist.per_image_grad(x, target, ref, pert)
+            pert = project_l2(pert + pgd_step_ratio * eps * g / flat_norm(g), eps)
+        rows = pert
+    else:
+        raise ValueError(f"variant must be 'fgm' or 'pgd', got {variant!r}")
+    rows = rows.flatten(1)
+    return rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def power_step(delta: torch.Tensor, rows: torch.Tensor, eps: float, alpha: float | None) -> tuple[torch.Tensor, float]:
+    """One (Oja) power step on M = GᵀG/|B| for the flat direction delta [d]; returns (δ, δᵀMδ/‖δ‖²)."""
+    v = delta / delta.norm().clamp_min(1e-12)
+    proj = rows @ v                                    # δᵀG_i (per unit δ)
+    u = rows.T @ proj / rows.shape[0]                  # M v
+    rayleigh = float(v @ u)
+    u = u / u.norm().clamp_min(1e-12)
+    new = u if alpha is None else v + alpha * u
+    return eps * new / new.norm().clamp_min(1e-12), rayleigh
+
+
+def upi_pca(model, x: torch.Tensor, target: torch.Tensor, *, interpreter: str, eps: float, epochs: int,
+            batch_size: int, noise_ratio: float, variant: str = "fgm", alpha: float | None = 1.0,
+            pgd_steps: int = 5, pgd_step_ratio: float = 0.5, interp_options: dict | None = None,
+            softplus_beta: float | None = None, fixed_noise: torch.Tensor | None = None,
+            generator: torch.Generator | None = None, device="cpu", desc: str | None = None) -> UPIResult:
+    """x: [n, C, H, W] in [0,1]; target: [n]. Returns δ with ‖δ‖₂ = ε.
+
+    fixed_noise: a Z [C, H, W] used at every step instead of fresh draws; with a full batch G is
+    then one fixed matrix and the method is the exact power method (the test against an SVD)."""
+    if epochs < 1 or batch_size < 1 or eps <= 0 or (alpha is not None and alpha <= 0):
+        raise ValueError(f"UPI-PCA needs epochs, batch_size >= 1, eps > 0, alpha > 0 or None "
+                         f"(got {epochs}, {batch_size}, {eps}, {alpha})")
+    device = torch.device(device)
+    x, target = x.to(device), target.to(device)
+    dist = MapDistance(model, interpreter, interp_options, softplus_beta)
+    n, shape = x.shape[0], x.shape[1:]
+    sigma = noise_sigma(eps, noise_ratio, x[0].numel())
+    delta = torch.randn(x[0].numel(), generator=generator).to(device)
+    delta = eps * delta / delta.norm()
+    steps = -(-n // batch_size)
+    curve = []
+    bar = progress(total=epochs * steps, desc=desc or f"UPI-PCA-{variant.upper()}", unit="step")
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=generator).to(device) if steps > 1 else torch.arange(n, device=device)
+        rq = 0.0
+        for s in range(steps):
+            idx = perm[s * batch_size:(s + 1) * batch_size]
+            if fixed_noise is None:
+                z = (sigma * torch.randn((1, *shape), generator=generator)).to(device)
+            else:
+                z = fixed_noise.view(1, *shape).to(device)
+            rows = gradient_rows(dist, x[idx], target[idx], z, variant=variant, eps=eps, pgd_steps=pgd_steps,
+                                 pgd_step_ratio=pgd_step_ratio)
+            delta, r = power_step(delta, rows.detach(), eps, alpha)
+            rq += r * len(idx)
+            bar.update(1)
+        curve.append(rq / n)
+    bar.close()
+    d4 = project_l2(delta.view(1, *shape), eps)
+    d4, sign = pick_sign(model, dist, x[:batch_size], target[:batch_size], d4)
+    return UPIResult(d4[0].cpu(), torch.tensor(curve),
+                     {"method": f"upi_pca_{variant}", "sigma": sigma, "epochs": epochs, "alpha": alpha,
+                      "pgd_steps": pgd_steps if variant == "pgd" else 0, **sign})

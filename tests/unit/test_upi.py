@@ -1,0 +1,200 @@
+"""S2: interpretations (against captum), the UPI attacks, their metrics and models."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from uap.attacks import classification_uap, interpretation_fgm, interpretation_pgd, upi_grad, upi_pca
+from uap.attacks.interp_common import MapDistance
+from uap.attacks.upi_pca import gradient_rows
+from uap.interpret import get_interpreter
+from uap.interpret.integrated_gradients import integrated_gradients_attr
+from uap.metrics import cross_correlation, interpretation_dissimilarity
+from uap.models import build_model
+from uap.models.smooth import smooth_copy
+
+
+def _model(arch="cnn2", seed=0, channels=1, size=8, width=4):
+    torch.manual_seed(seed)
+    m = build_model(arch, in_channels=channels, num_classes=3, width=width, image_size=size,
+                    mean=[0.5] * channels, std=[0.25] * channels).eval()
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+def _images(n=5, channels=1, size=8, seed=1):
+    return torch.rand(n, channels, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("arch", ["cnn2", "fcn2", "mobilenet"])
+def test_new_models_shapes_and_normalized(arch):
+    m = _model(arch, channels=3, size=12)
+    assert m(_images(2, 3, 12)).shape == (2, 3)
+    assert type(m).__name__ == "Normalized"
+
+
+def test_simple_gradient_matches_captum_saliency():
+    from captum.attr import Saliency
+    m = _model(channels=3)
+    x, t = _images(channels=3), torch.tensor([0, 1, 2, 0, 1])
+    ref = Saliency(m).attribute(x.clone().requires_grad_(True), target=t, abs=False)
+    ours = get_interpreter("sg")(m, x, t, normalize=False)
+    torch.testing.assert_close(ours, ref.sum(1), rtol=1e-5, atol=1e-7)
+    normed = get_interpreter("sg")(m, x, t)          # eq. 1: ℓ1 over the whole input, then channel sum
+    torch.testing.assert_close(normed, (ref / ref.flatten(1).abs().sum(1).view(-1, 1, 1, 1)).sum(1),
+                               rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("reference", ["zeros", 0.3])
+def test_integrated_gradients_matches_captum_riemann_right(reference):
+    from captum.attr import IntegratedGradients
+    m = _model(channels=3)
+    x, t = _images(channels=3), torch.tensor([2, 1, 0, 0, 1])
+    base = 0.0 if reference == "zeros" else reference
+    ref = IntegratedGradients(m).attribute(x, baselines=base, target=t, n_steps=7, method="riemann_right")
+    ours = integrated_gradients_attr(m, x, t, steps=7, reference=reference)
+    torch.testing.assert_close(ours, ref.float(), rtol=1e-4, atol=1e-6)
+    normed = get_interpreter("ig")(m, x, t, steps=7, reference=reference)
+    assert torch.allclose(normed.flatten(1).abs().sum(1) <= 1 + 1e-5, torch.tensor(True))
+
+
+def test_integrated_gradients_completeness():
+    m = smooth_copy(_model("fcn2"), beta=5.0)
+    x, t = _images(), torch.tensor([0, 1, 2, 1, 0])
+    attr = integrated_gradients_attr(m, x, t, steps=400)
+    with torch.no_grad():
+        gap = m(x).gather(1, t[:, None])[:, 0] - m(torch.zeros_like(x)).gather(1, t[:, None])[:, 0]
+    torch.testing.assert_close(attr.flatten(1).sum(1), gap, rtol=2e-2, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["sg", "ig"])
+def test_maps_are_differentiable_in_the_input(name):
+    m = smooth_copy(_model(), beta=5.0)
+    x = _images().requires_grad_(True)
+    maps = get_interpreter(name)(m, x, torch.zeros(5, dtype=torch.long), create_graph=True, **(
+        {"steps": 4} if name == "ig" else {}))
+    (g,) = torch.autograd.grad(maps.pow(2).sum(), x)
+    assert g.abs().sum() > 0
+    # without the smooth surrogate the ReLU net's simple-gradient map is locally constant
+    if name == "sg":
+        xr = _images().requires_grad_(True)
+        mr = get_interpreter("sg")(_model(), xr, torch.zeros(5, dtype=torch.long), create_graph=True)
+        (gr,) = torch.autograd.grad(mr.pow(2).sum(), xr, allow_unused=True)
+        assert gr is None or gr.abs().max() < 1e-6
+
+
+def test_smooth_copy_rejects_functional_relu_and_keeps_original():
+    m = _model("mobilenet")
+    s = smooth_copy(m, 10.0)
+    assert any(isinstance(x, nn.ReLU6) for x in m.modules()) and not any(isinstance(x, nn.ReLU6) for x in s.modules())
+    with pytest.raises(ValueError, match="softplus_beta"):
+        smooth_copy(_model("resnet18"), 10.0)
+
+
+def test_power_method_converges_to_top_right_singular_vector():
+    m, x = _model("fcn2", width=2), _images(n=6)
+    t = m(x).argmax(1)
+    dist = MapDistance(m, "sg", softplus_beta=5.0)
+    z = 0.05 * torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(3))
+    G = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5)
+    _, s, vh = torch.linalg.svd(G.double())
+    assert s[0] > 1.05 * s[1]                                      # a spectral gap to converge to
+    for alpha in (None, 1.0):
+        r = upi_pca(m, x, t, interpreter="sg", eps=0.7, epochs=150, batch_size=6, noise_ratio=0.1, alpha=alpha,
+                    softplus_beta=5.0, fixed_noise=z[0], generator=torch.Generator().manual_seed(0))
+        cos = float(r.delta.flatten().double() @ vh[0]) / 0.7
+        assert abs(cos) > 0.999, (alpha, cos)
+        assert abs(r.delta.norm() - 0.7) < 1e-5
+        assert r.curve[-1] == pytest.approx(float(s[0] ** 2) / 6, rel=1e-3)   # Rayleigh quotient → σ₁²/n
+
+
+def test_upi_attacks_respect_budget_beat_noise_and_do_not_mutate():
+    m, x = _model(), _images(n=16)
+    x0 = x.clone()
+    t = m(x).argmax(1)
+    kw = dict(interpreter="sg", eps=1.0, noise_ratio=0.1, softplus_beta=5.0)
+    g = torch.Generator().manual_seed(0)
+    res = {"grad": upi_grad(m, x, t, epochs=3, batch_size=8, step_ratio=0.3, generator=g, **kw),
+           "fgm": upi_pca(m, x, t, epochs=2, batch_size=8, variant="fgm", generator=g, **kw),
+           "pgd": upi_pca(m, x, t, epochs=1, batch_size=8, variant="pgd", pgd_steps=2, generator=g, **kw)}
+    assert torch.equal(x, x0)
+    interp = get_interpreter("sg")
+    with torch.enable_grad():
+        ref = interp(m, x, t)
+    noise = torch.randn(x.shape[1:], generator=g)
+    noise = noise / noise.norm()
+    base = float(interpretation_dissimilarity(ref, interp(m, (x + noise).clamp(0, 1), t)).mean())
+    for name, r in res.items():
+        assert r.delta.shape == x.shape[1:] and float(r.delta.norm()) <= 1.0 + 1e-5, name
+        assert r.info["sign"] in (1.0, -1.0) and r.info["d_plus" if r.info["sign"] > 0 else "d_minus"] >= max(
+            r.info["d_plus"], r.info["d_minus"])
+        d = float(interpretation_dissimilarity(ref, interp(m, (x + r.delta).clamp(0, 1), t)).mean())
+        assert d > base, (name, d, base)
+
+
+def test_per_image_attacks_and_classification_uap():
+    m, x = _model(), _images(n=6)
+    t = m(x).argmax(1)
+    kw = dict(interpreter="ig", eps=0.5, noise_ratio=0.1, softplus_beta=5.0, interp_options={"steps": 3},
+              generator=torch.Generator().manual_seed(0))
+    p = interpretation_pgd(m, x, t, steps=3, step_ratio=0.5, batch_size=4, **kw)
+    f = interpretation_fgm(m, x, t, **kw)
+    for d in (p, f):
+        assert d.shape == x.shape and (d.flatten(1).norm(dim=1) <= 0.5 + 1e-5).all()
+        assert ((x + d) >= -1e-6).all() and ((x + d) <= 1 + 1e-6).all()
+    u = classification_uap(m, x, t, eps=2.0, epochs=3, batch_size=3, step_ratio=0.5,
+                           generator=torch.Generator().manual_seed(0))
+    loss = nn.functional.cross_entropy
+    assert u.norm() <= 2.0 + 1e-5 and loss(m((x + u).clamp(0, 1)), t) > loss(m(x), t)
+
+
+def test_dissimilarity_and_cross_correlation():
+    a = torch.randn(4, 5, 5)
+    assert torch.allclose(interpretation_dissimilarity(a, a), torch.zeros(4))
+    assert torch.allclose(interpretation_dissimilarity(a, 3 * a), torch.full((4,), 2.0))
+    v = torch.randn(3, 1, 4, 4)
+    v[2] = -2 * v[0]
+    c = cross_correlation(v)
+    assert torch.allclose(c.diagonal(), torch.ones(3)) and c[0, 2] == pytest.approx(1.0) and c[0, 1] < 1
+
+
+def _upi_cfg():
+    from uap.config import load_config
+    u = load_config("config/smoke.yaml")["upi"]
+    return {**u, "train_images": 8, "eval_images": 8, "batch_size": 4, "random_seeds": 2, "examples": 2}
+
+
+@pytest.mark.parametrize("interp", ["sg", "ig"])
+def test_experiment_rows_tables_and_claims(interp, tmp_path):
+    import pandas as pd
+    from uap.claims import s2_rows
+    from uap.upi.experiment import METHODS, run_experiment
+    from uap.upi.tables import correlation_table, paper_tables
+    m = _model("fcn2", size=28, width=2)
+    u = _upi_cfg()
+    df, tensors, _ = run_experiment(m, interp, _images(8, size=28), _images(8, size=28, seed=2), u,
+                                    gen=torch.Generator().manual_seed(0), device="cpu")
+    assert list(df.method) == [name for name, _, _ in METHODS]
+    assert df.dissimilarity.ge(0).all() and df.fooling_rate.between(0, 1).all()
+    assert (df.delta_norm <= u["eps"] * (1 + 1e-4)).all()
+    assert df.set_index("method").loc["upi_grad", "delta_norm"] == pytest.approx(u["eps"], rel=1e-4)
+    assert tensors["maps_clean"].shape == (2, 28, 28) and tensors["examples"].shape == (2, 1, 28, 28)
+    df.insert(0, "model", "fcn2")
+    df.insert(1, "arch", "fcn2")
+    for dataset, has_paper in (("fashion_mnist", False), ("mnist5k", True)):
+        t1, t2 = paper_tables(df, dataset)
+        assert (t1.paper != "n/a").any() == has_paper
+    t1, _ = paper_tables(df, "mnist")
+    row = t1.set_index("method").loc["upi_pca_fgm"]
+    assert float(row.paper) == (0.358 if interp == "sg" else 0.166)     # Table 1, MNIST 2-layer FCN column
+    # claims need both interpretations: feed this one twice under both names
+    both = pd.concat([t1, t1.assign(interpreter="ig" if interp == "sg" else "sg")])
+    both.to_csv(tmp_path / "t1.csv", index=False)
+    keys = {("fcn2", i, k): tensors[f"delta_{k}"] for i in ("sg", "ig") for k in ("upi_pca_pgd", "upi_pca_fgm")}
+    correlation_table(keys).to_csv(tmp_path / "cc.csv", index=False)
+    from uap.config import load_config
+    rows = s2_rows(load_config("config/smoke.yaml"), str(tmp_path / "t1.csv"), str(tmp_path / "cc.csv"))
+    assert len(rows) == 3 and all(r["system"] == "S2" for r in rows)
+    assert rows[2]["verdict"] == "reproduced" and "1.00" in rows[2]["ours"]       # identical directions: |corr| = 1
