@@ -22,6 +22,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/attacks.smk"
 include: "workflow/rules/constructed.smk"
 include: "workflow/rules/s4.smk"
+include: "workflow/rules/s1_analyses.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"
 
@@ -33,7 +34,9 @@ localrules:
     claims_table,
     figures_s1_constructed,
     figures_s4_singular,
+    figures_s1_analyses,
     s4_stage,
+    s1_analyses_stage,
     data_stage,
     models_stage,
     attacks_stage,
@@ -76,8 +79,14 @@ rule s4_stage:
         s4_tables().values(),
 
 
+rule s1_analyses_stage:
+    input:
+        [f for key, f in s1a_tables().items() if key != "s1_models"],  # models.csv is a table (report)
+
+
 rule report_stage:
     input:
+        rules.models_table.output,
         rules.generalization_table.output,
         rules.claims_table.output,
 
@@ -86,3 +95,4 @@ rule figures_stage:
     input:
         rules.figures_s1_constructed.output,
         rules.figures_s4_singular.output,
+        rules.figures_s1_analyses.output,
