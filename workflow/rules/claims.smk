@@ -12,7 +12,7 @@ rule claims_table:
     conda:
         "../envs/torch.yaml"
     params:
-        cfg=cfg_slice("data", "claims", "s1_analyses"),
+        cfg=cfg_slice("data", "claims", s1_analyses={"scaling": S1A["scaling"]}),
     shell:
         "python -m uap claims --config {params.cfg} --generalization {input.generalization} "
         "--s4-layers {input.s4_layers} --s4-images {input.s4_images} --s4-transfer {input.s4_transfer} "

@@ -16,7 +16,7 @@ rule models_table:
     resources:
         gpu_job=1,
     params:
-        cfg=cfg_slice("attacks", "s1_analyses"),
+        cfg=cfg_slice("attacks", s1_analyses={"robustness": S1A["robustness"]}),
         data_dir=parent_of("input", "test"),
     shell:
         "python -m uap s1-models-table --config {params.cfg} --models {input.models} --data-dir {params.data_dir} "
@@ -41,7 +41,7 @@ rule locality:
     resources:
         gpu_job=1,
     params:
-        cfg=cfg_slice("s1_analyses"),
+        cfg=cfg_slice(s1_analyses={"locality": S1A["locality"]}),
         data_dir=parent_of("input", "test"),
     shell:
         "python -m uap s1-locality --config {params.cfg} --model {input.model} --data-dir {params.data_dir} "
@@ -66,7 +66,7 @@ rule shifts:
     resources:
         gpu_job=1,
     params:
-        cfg=cfg_slice("s1_analyses"),
+        cfg=cfg_slice(s1_analyses={"shifts": S1A["shifts"]}),
         data_dir=parent_of("input", "test"),
     shell:
         "python -m uap s1-shifts --config {params.cfg} --model {input.model} --data-dir {params.data_dir} "
@@ -97,7 +97,7 @@ rule scaling:
     resources:
         gpu_job=1,
     params:
-        cfg=cfg_slice("attacks", "s1_analyses"),
+        cfg=cfg_slice("attacks", s1_analyses={"scaling": S1A["scaling"]}),
         data_dir=parent_of("input", "test"),
         robust=S1A["scaling"]["robust_model"],
     shell:
@@ -126,7 +126,7 @@ rule transfer:
     resources:
         gpu_job=1,
     params:
-        cfg=cfg_slice("s1_analyses"),
+        cfg=cfg_slice(s1_analyses={"transfer": S1A["transfer"]}),
         data_dir=parent_of("input", "test"),
     shell:
         "python -m uap s1-transfer --config {params.cfg} --source {input.source} --targets {input.targets} "
