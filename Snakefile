@@ -23,6 +23,7 @@ include: "workflow/rules/attacks.smk"
 include: "workflow/rules/constructed.smk"
 include: "workflow/rules/s4.smk"
 include: "workflow/rules/s2.smk"
+include: "workflow/rules/s1_analyses.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"
 
@@ -34,10 +35,12 @@ localrules:
     claims_table,
     figures_s1_constructed,
     figures_s4_singular,
+    figures_s1_analyses,
     s4_stage,
     s2_stage,
     upi_tables,
     figures_s2_upi,
+    s1_analyses_stage,
     data_stage,
     models_stage,
     attacks_stage,
@@ -86,8 +89,14 @@ rule s2_stage:
         s2_tables().values(),
 
 
+rule s1_analyses_stage:
+    input:
+        [f for key, f in s1a_tables().items() if key != "s1_models"],  # models.csv is a table (report)
+
+
 rule report_stage:
     input:
+        rules.models_table.output,
         rules.generalization_table.output,
         rules.claims_table.output,
 
@@ -97,3 +106,4 @@ rule figures_stage:
         rules.figures_s1_constructed.output,
         rules.figures_s4_singular.output,
         rules.figures_s2_upi.output,
+        rules.figures_s1_analyses.output,

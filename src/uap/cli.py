@@ -399,8 +399,13 @@ def cmd_claims(a, cfg):
     """The claims table: one row per headline finding, paper value, ours, verdict."""
     from .artifacts import write_csv
     from .claims import claims_table
+    s1a = None
+    if a.s1_models:
+        s1a = {"models": a.s1_models, "locality": a.s1_locality, "shifts": a.s1_shifts, "scaling": a.s1_scaling,
+               "transfer": a.s1_transfer}
+    s2 = {"table1": a.s2_table1, "correlation": a.s2_correlation} if a.s2_table1 and a.s2_correlation else None
     df = claims_table(cfg, generalization=a.generalization, s4_layers=a.s4_layers, s4_images=a.s4_images,
-                      s4_transfer=a.s4_transfer, s2_table1=a.s2_table1, s2_correlation=a.s2_correlation)
+                      s4_transfer=a.s4_transfer, s1a=s1a, s2=s2)
     write_csv(a.out, df)
     print(df.to_string(index=False))
 
@@ -408,7 +413,7 @@ def cmd_claims(a, cfg):
 # ----------------------------------------------------------------------------------------------- parser
 # Commands of other systems live beside their science: each module named here has a
 # `register(add)` that adds its subcommands with the `add` helper of build_parser.
-COMMAND_MODULES: tuple[str, ...] = ("uap.upi.commands",)
+COMMAND_MODULES: tuple[str, ...] = ("uap.s1.commands", "uap.upi.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -478,6 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--s4-transfer", required=True)
     s.add_argument("--s2-table1", help="S2 Table 1 analogue (s2_table1.csv)")
     s.add_argument("--s2-correlation", help="S2 cross-correlation of perturbations")
+    s.add_argument("--s1-models", help="S1 Table 7 analogue (models.csv)")
+    s.add_argument("--s1-locality", nargs="*", default=[])
+    s.add_argument("--s1-shifts", nargs="*", default=[])
+    s.add_argument("--s1-scaling")
+    s.add_argument("--s1-transfer")
     s.add_argument("--out", required=True)
     s = add("notebook", cmd_notebook, "run a figure notebook with papermill and render HTML")
     s.add_argument("--notebook", required=True)

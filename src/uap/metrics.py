@@ -76,3 +76,53 @@ def cross_correlation(vectors: torch.Tensor) -> torch.Tensor:
     v = vectors.flatten(1).double()
     v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return (v @ v.T).abs().float()
+
+
+@torch.no_grad()
+def predict_perturbed(model, x: torch.Tensor, deltas: torch.Tensor, *, max_images: int = 4096, device="cpu",
+                      precision="fp32", desc: str | None = None) -> torch.Tensor:
+    """Predictions for many perturbations at once: [M, N] classes.
+
+    x: [N, C, H, W] images (uint8 or float in [0,1]). deltas: [M, C, H, W] — each perturbation is
+    applied to every image (universal) — or [M, N, C, H, W] — perturbation m of image n is applied
+    to image n only (per-example). The M×N (perturbation, image) pairs are evaluated as flat tensor
+    batches of at most `max_images` images."""
+    from .utils import progress
+    device = torch.device(device)
+    N = x.shape[0]
+    per_image = deltas.dim() == x.dim() + 1
+    if per_image and deltas.shape[1] != N:
+        raise ValueError(f"per-image deltas must be [M, {N}, ...], got {tuple(deltas.shape)}")
+    M = deltas.shape[0]
+    total = M * N
+    xd = x.to(device)
+    dd = deltas.to(device)
+    was = model.training
+    model.eval()
+    out = torch.empty(total, dtype=torch.long)
+    bar = progress(total=total, desc=desc, unit="img", **({} if desc else {"disable": True}))
+    try:
+        for i in range(0, total, max_images):
+            flat = torch.arange(i, min(i + max_images, total), device=device)
+            m, n = flat // N, flat % N
+            d = dd[m, n] if per_image else dd[m]
+            xb = apply_perturbation(as_float(xd[n]), d)
+            with autocast(device, precision):
+                out[i:i + len(flat)] = model(xb.contiguous(memory_format=torch.channels_last)).argmax(1).cpu()
+            bar.update(len(flat))
+    finally:
+        bar.close()
+        model.train(was)
+    return out.view(M, N)
+
+
+def attack_success_rates(pred: torch.Tensor, target: torch.Tensor | int, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Row-wise `attack_success_rate` of a [M, N] prediction matrix: [M] rates (nan for an empty row).
+
+    `target` broadcasts against [M, N] (an int, [M, 1] per perturbation or [N] per image); with
+    `labels` ([N]), images whose true label is the row's target are left out, as in the scalar form."""
+    target = torch.as_tensor(target).expand_as(pred)
+    keep = torch.ones_like(pred, dtype=torch.bool) if labels is None else labels.expand_as(pred) != target
+    hits = ((pred == target) & keep).sum(1).float()
+    n = keep.sum(1).float()
+    return torch.where(n > 0, hits / n.clamp_min(1), torch.full_like(n, float("nan")))

@@ -26,3 +26,20 @@ def table3_reference(dataset: str, norm: str, constructed: str) -> dict | None:
         return same[0]
     fallback = [r for r in TABLE3 if r["source_dataset"] == "CIFAR-10" and r["constructed"] == constructed]
     return fallback[0] if fallback else None
+
+# S1 App. B.2.1, Table 7: standard and robust test accuracy (%) of the models of the paper, by
+# dataset and training ("standard", or the norm of PGD adversarial training). "< 1.0" is the paper's.
+TABLE7 = [
+    {"dataset": "ImageNet-M10", "training": "standard", "standard_acc": 95.7, "robust_acc": "< 1.0"},
+    {"dataset": "ImageNet-M10", "training": "l2", "standard_acc": 86.7, "robust_acc": "59.8"},
+    {"dataset": "ImageNet-M10", "training": "linf", "standard_acc": 87.6, "robust_acc": "59.2"},
+    {"dataset": "CIFAR-10", "training": "standard", "standard_acc": 94.8, "robust_acc": "< 1.0"},
+    {"dataset": "CIFAR-10", "training": "l2", "standard_acc": 80.0, "robust_acc": "50.7"},
+]
+
+
+def table7_reference(dataset: str, training: str) -> dict | None:
+    """The Table 7 row of the same dataset and training, or None (other datasets have none)."""
+    name = DATASET_NAMES.get(dataset)
+    rows = [r for r in TABLE7 if r["dataset"] == name and r["training"] == training]
+    return rows[0] if rows else None

@@ -23,12 +23,15 @@ def test_every_rule_ran_and_wrote_log_and_benchmark(smoke_project):
              "train_on_constructed", "generalization_table", "claims_table", "sv_layers", "sv_images", "sv_q",
              "sv_transfer", "figures_s1_constructed", "figures_s4_singular", "upi_attack", "upi_tables",
              "figures_s2_upi"]
+             "sv_transfer", "figures_s1_constructed", "figures_s4_singular", "models_table", "locality", "shifts",
+             "scaling", "transfer", "figures_s1_analyses"]
     for rule in rules:
         assert f"rule {rule}:" in log, rule
     jobs = log.count("\nrule ") + log.count("\nlocalrule ") - 1          # minus `all`
     logs = list((smoke_project / R / "logs").rglob("*.log"))
     benches = list((smoke_project / R / "benchmarks").rglob("*.tsv"))
-    assert len(logs) == len(benches) == jobs == 27     # S2: +2 models, 4 upi_attack, tables, notebook
+    # 19 of the spine and S4; S2: +2 models, 4 upi_attack, tables, notebook; S1 analyses: +3 models, 8 jobs
+    assert len(logs) == len(benches) == jobs == 38
     for b in benches:
         assert "s\th:m:s" in b.read_text().splitlines()[0]
 
@@ -126,12 +129,59 @@ def test_s2_tables_and_perturbations(smoke_project):
     assert len(cc) == n * n and cc.correlation.between(0, 1 + 1e-6).all()
     assert (cc[(cc.model_a == cc.model_b) & (cc.interpreter_a == cc.interpreter_b) & (cc.method_a == cc.method_b)]
             .correlation.round(5) == 1).all()
+def test_s1_models_table(smoke_project):
+    m = pd.read_csv(smoke_project / R / "tables" / "models.csv")
+    assert set(m.model) == {"natural", "vgg", "natural2", "robust_l2", "robust_linf"}
+    assert (m.robust_acc <= m.standard_acc + 1e-9).all() and m.standard_acc.between(0, 100).all()
+    own = m[m.training != "standard"]
+    assert (own.threat == own.training).all() and (own.eps == own.train_eps).all()
+    nat = m[m.model == "natural"]
+    assert set(zip(nat.threat, nat.eps)) >= {("l2", 3.0), ("linf", 0.2)}           # the attacks' ε
+    assert m.paper_standard_acc.isna().all()                                          # no Table 7 row for Fashion-MNIST
+
+
+def test_s1_locality_and_shifts(smoke_project):
+    s1 = smoke_project / R / "s1"
+    for norm in ("l2", "linf"):
+        loc = pd.read_csv(s1 / f"locality_{norm}.csv")
+        uni, pe = loc[loc.kind == "universal"], loc[loc.kind == "per_example"]
+        assert len(uni) == 10 * 6 and len(pe) == 6 and loc.asr.between(0, 1).all()
+        assert (loc.rescaled == (norm == "l2")).all() and (loc["size"] == 10).all()
+        assert ((loc.top >= 0) & (loc.top <= 18) & (loc.left >= 0) & (loc.left <= 18)).all()
+        assert (uni.groupby("target").asr.max() <= 1).all() and uni.full_asr.between(0, 1).all()
+        sh = pd.read_csv(s1 / f"shifts_{norm}.csv")
+        grid = set(zip(sh.dy, sh.dx))
+        assert len(grid) == 16 and (0, 0) in grid and set(sh.dy) == {-14, -7, 0, 7}   # stride 7 on 28 px
+        assert len(sh[sh.kind == "universal"]) == 16 * 10 and len(sh[sh.kind == "per_example"]) == 16
+        # the unshifted universal ASR is the attack's own test ASR on the same images' subset: in [0, 1], finite
+        assert sh.asr.between(0, 1).all()
+
+
+def test_s1_scaling_and_transfer(smoke_project):
+    s1 = smoke_project / R / "s1"
+    sc = pd.read_csv(s1 / "scaling.csv")
+    assert set(sc.perturbation) == {"natural_universal", "robust_universal", "patch_high", "patch_middle", "patch_low"}
+    assert set(sc.t) == {0, 1, 3} and sc.asr.between(0, 1).all()
+    assert set(sc[sc.perturbation == "natural_universal"].model) == {"natural", "robust_l2", "natural2"}
+    zero = sc[sc.t == 0].groupby(["model", "target"]).asr.nunique()
+    assert (zero == 1).all()                        # t = 0 is the clean image whatever the perturbation
+    rob = load_file(str(s1 / "scaling_robust_universal.safetensors"))["delta"]
+    assert rob.shape == (10, 1, 28, 28) and (rob.flatten(1).norm(dim=1) <= 5 * 3.0 * (1 + 1e-5)).all()
+    tr = pd.read_csv(s1 / "transfer.csv")
+    assert set(tr.target_model) == {"natural2", "vgg"} and set(tr.kind) == {"per_example", "universal"}
+    pooled = tr[tr.target == -1]
+    assert len(pooled) == 4 and (pooled.counted > 0).all() and pooled.transfer_rate.between(0, 1).all()
+    per_class = tr[tr.target >= 0].groupby(["kind", "target_model"]).counted.sum()
+    assert per_class.sort_index().tolist() == pooled.set_index(["kind", "target_model"]).counted.sort_index().tolist()
 
 
 def test_claims_table(smoke_project):
     c = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
     assert list(c.columns) == ["system", "claim", "paper", "ours", "criterion", "verdict"]
-    assert set(c.system) == {"S1", "S4", "S2"} and len(c) == 7
+    # spine 1 + S4 3 + S2 3 + S1 analyses 8 (Table 7 (2), shifts (2), scaling, transfer, locality (2))
+    assert set(c.system) == {"S1", "S4", "S2"} and len(c) == 4 + 3 + 8
+    for word in ("Table 7", "shifts", "rises with t", "transfer better", "salient patches"):
+        assert c.claim.str.contains(word).any(), word
     assert set(c.verdict) <= {"reproduced", "not reproduced", "not measured"}
 
 
@@ -139,10 +189,13 @@ def test_figures_and_html_rendered(smoke_project):
     figs = smoke_project / R / "figures"
     for name in ["s1_universal_l2.png", "s1_universal_linf.png", "s1_generalization.png", "s1_label_tables.png",
                  "s4_layers.png", "s4_images.png", "s4_q.png", "s4_transfer.png", "s4_perturbations.png",
-                 "s2_table1.png", "s2_correlation.png", "s2_perturbations.png", "s2_maps.png"]:
+                 "s2_table1.png", "s2_correlation.png", "s2_perturbations.png", "s2_maps.png",
+                 "s1_models.png", "s1_scaling.png", "s1_transfer.png", "s1_locality_l2.png", "s1_locality_linf.png",
+                 "s1_shifts_l2.png", "s1_shifts_linf.png"]:
         data = (figs / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
-    for nb, word in (("s1_constructed", "D_adv"), ("s4_singular", "singular"), ("s2_upi", "UPI-PCA")):
+    for nb, word in (("s1_constructed", "D_adv"), ("s4_singular", "singular"), ("s2_upi", "UPI-PCA"),
+                     ("s1_analyses", "Spatial invariance")):
         html = (smoke_project / R / "notebooks" / f"{nb}.html").read_text()
         assert word in html and "Traceback" not in html
 

@@ -128,6 +128,56 @@ def s2_figures():
     ]
 
 
+# ---- S1 analyses (workflow/rules/s1_analyses.smk)
+S1A = config["s1_analyses"]
+
+
+def s1a_model(key, name):
+    if name not in config["models"]:
+        raise ValueError(
+            f"config.s1_analyses.{key}: {name!r} is not in config.models ({sorted(config['models'])})"
+        )
+    return f"{R}/models/{name}.safetensors"
+
+
+def scaling_norm():
+    """The norm of the scaling analysis: the one the robust model was trained in."""
+    m = config["models"].get(S1A["scaling"]["robust_model"], {})
+    norm = m.get("adversarial", {}).get("norm")
+    if norm not in NORMS:
+        raise ValueError(
+            "config.s1_analyses.scaling.robust_model must be an adversarially trained model of "
+            f"config.models whose norm is in attacks.norms ({NORMS}); got {S1A['scaling']['robust_model']!r}"
+        )
+    return norm
+
+
+def transfer_norm():
+    if S1A["transfer"]["norm"] not in NORMS:
+        raise ValueError(
+            f"config.s1_analyses.transfer.norm: {S1A['transfer']['norm']!r} is not in attacks.norms ({NORMS})"
+        )
+    return S1A["transfer"]["norm"]
+
+
+def s1a_tables():
+    return {
+        "s1_models": f"{R}/tables/models.csv",
+        "s1_locality": expand(f"{R}/s1/locality_{{norm}}.csv", norm=NORMS),
+        "s1_shifts": expand(f"{R}/s1/shifts_{{norm}}.csv", norm=NORMS),
+        "s1_scaling": f"{R}/s1/scaling.csv",
+        "s1_transfer": f"{R}/s1/transfer.csv",
+    }
+
+
+def s1a_figures():
+    return [
+        f"{R}/figures/s1_{name}.png"
+        for name in ["models", "scaling", "transfer"]
+        + [f"{kind}_{n}" for kind in ("locality", "shifts") for n in NORMS]
+    ]
+
+
 def final_targets():
     return [
         f"{R}/tables/claims.csv",
@@ -136,4 +186,5 @@ def final_targets():
         f"{R}/metrics.json",
         f"{R}/notebooks/s1_constructed.html",
         f"{R}/notebooks/s2_upi.html",
+        f"{R}/notebooks/s1_analyses.html",
     ]
