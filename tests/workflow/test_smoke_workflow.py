@@ -22,9 +22,7 @@ def test_every_rule_ran_and_wrote_log_and_benchmark(smoke_project):
     rules = ["prepare_data", "train_model", "pgd_attack", "universal_attack", "construct_datasets",
              "train_on_constructed", "generalization_table", "claims_table", "sv_layers", "sv_images", "sv_q",
              "sv_transfer", "figures_s1_constructed", "figures_s4_singular", "upi_attack", "upi_tables",
-             "figures_s2_upi"]
-             "sv_transfer", "figures_s1_constructed", "figures_s4_singular", "models_table", "locality", "shifts",
-             "scaling", "transfer", "figures_s1_analyses"]
+             "figures_s2_upi", "models_table", "locality", "shifts", "scaling", "transfer", "figures_s1_analyses"]
     for rule in rules:
         assert f"rule {rule}:" in log, rule
     jobs = log.count("\nrule ") + log.count("\nlocalrule ") - 1          # minus `all`
