@@ -22,6 +22,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/attacks.smk"
 include: "workflow/rules/constructed.smk"
 include: "workflow/rules/s4.smk"
+include: "workflow/rules/s1_universality.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"
 
@@ -33,6 +34,9 @@ localrules:
     claims_table,
     figures_s1_constructed,
     figures_s4_singular,
+    interp_table,
+    figures_s1_universality,
+    s1_universality_stage,
     s4_stage,
     data_stage,
     models_stage,
@@ -76,6 +80,11 @@ rule s4_stage:
         s4_tables().values(),
 
 
+rule s1_universality_stage:
+    input:
+        s1u_tables().values(),
+
+
 rule report_stage:
     input:
         rules.generalization_table.output,
@@ -86,3 +95,4 @@ rule figures_stage:
     input:
         rules.figures_s1_constructed.output,
         rules.figures_s4_singular.output,
+        rules.figures_s1_universality.output,

@@ -70,6 +70,18 @@ def _check_semantics(cfg: dict) -> None:
     for name in cfg.get("s4", {}).get("models", []):
         if name not in cfg["models"]:
             raise ConfigError(f"config.s4.models: {name!r} is not a key of config.models")
+    for sec in ("interpolation", "diversity", "dynamics"):
+        sc = cfg.get(sec, {})
+        if sc and sc.get("source_model") not in cfg["models"]:
+            raise ConfigError(f"config.{sec}.source_model: {sc.get('source_model')!r} is not a key of config.models")
+        if sc and sc.get("norm") not in cfg.get("attacks", {}).get("norms", {}):
+            raise ConfigError(f"config.{sec}.norm: {sc.get('norm')!r} has no entry in config.attacks.norms")
+    for name in cfg.get("leakage", {}).get("models", []):
+        if name not in cfg["models"]:
+            raise ConfigError(f"config.leakage.models: {name!r} is not a key of config.models")
+    fine = cfg.get("diversity", {}).get("fine_model")
+    if fine and fine not in cfg["models"]:
+        raise ConfigError(f"config.diversity.fine_model: {fine!r} is not a key of config.models")
     if c and c.get("group_size", 1) > c.get("source_size", 1):
         raise ConfigError("config.constructed.group_size: larger than constructed.source_size")
 

@@ -92,13 +92,18 @@ def balanced_targets(n: int, k: int, gen: torch.Generator) -> torch.Tensor:
 
 def build_d_univ(model, x: torch.Tensor, y: torch.Tensor, threat: Threat, *, num_classes: int, group_size: int,
                  lr: float, epochs: int, batch_size: int, gen: torch.Generator, device, precision="fp32",
-                 max_images: int = 4096, balance: str = "exact") -> dict:
+                 max_images: int = 4096, balance: str = "exact", targets: torch.Tensor | None = None) -> dict:
+    """Groups of `group_size` consecutive images of `x` share one perturbation. `targets`: one target per
+    group (default: balanced over the classes in random order, independent of the original labels)."""
     n_groups = x.shape[0] // group_size
     if n_groups < 1:
         raise ValueError(f"need at least group_size={group_size} source images, got {x.shape[0]}")
     n = n_groups * group_size
     xs = as_float(x[:n]).view(n_groups, group_size, *x.shape[1:])
-    targets = balanced_targets(n_groups, num_classes, gen)
+    if targets is None:
+        targets = balanced_targets(n_groups, num_classes, gen)
+    elif targets.shape != (n_groups,):
+        raise ValueError(f"targets must have one entry per group ({n_groups}), got {tuple(targets.shape)}")
     res = universal_pgd(model, xs, targets, threat, lr=lr, epochs=epochs, batch_size=batch_size, generator=gen,
                         device=device, precision=precision, max_images=max_images, desc="D_univ universal PGD")
     new = targets[:, None].expand(n_groups, group_size).reshape(-1)

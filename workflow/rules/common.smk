@@ -110,4 +110,5 @@ def final_targets():
         f"{R}/tables/generalization.csv",
         f"{R}/metrics.json",
         f"{R}/notebooks/s1_constructed.html",
+        f"{R}/notebooks/s1_universality.html",
     ]
