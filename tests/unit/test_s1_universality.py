@@ -171,3 +171,13 @@ def test_learning_dynamics_rows_and_full_batch_collapse():
     assert set(df[df.K == 4].batch_size) == {4} and set(df[df.K == 16].batch_size) == {4, 16}
     assert len(df) == (1 + 2) * 2 * 2 * 3
     assert set(df.epoch) == {1, 2, 3} and set(df.target) == {0, 2}
+
+
+def test_reached_balancing_keeps_reached_labels_uniform_when_one_is_never_reached():
+    from uap.constructed import balance_labels
+    orig = torch.tensor([0, 0, 1, 1, 1, 2, 2, 0])
+    new = torch.tensor([1, 1, 2, 2, 2, 1, 2, 2])              # new label 0 never reached
+    idx, final = balance_labels(orig, new, 3, generator(0), "reached")
+    assert final.sum(0).tolist() == [0, 3, 3] and len(idx) == 6
+    _, empty = balance_labels(orig, new, 3, generator(0), "uniform")
+    assert int(empty.sum()) == 0                                # "uniform" empties the whole dataset

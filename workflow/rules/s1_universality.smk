@@ -1,47 +1,5 @@
 # S1 (003_5f4bfee9d191d7d2.txt) Sec. 5.3 and App. A.3, A.4, B.2.2, F: interpolating universality,
 # robust-feature leakage bounds, diversity of universal perturbations, learning dynamics.
-from uap.s1.interpolation import WILDCARD as INTERP_WILDCARD  # noqa: E402
-from uap.s1.interpolation import variants as interp_variants  # noqa: E402
-
-INTERP = interp_variants(config)
-
-
-wildcard_constraints:
-    variant=INTERP_WILDCARD,
-
-
-def s1u_model(section):
-    return f"{R}/models/{config[section]['source_model']}.safetensors"
-
-
-def s1u_tables():
-    return {
-        "interpolation": f"{R}/s1/interpolation.csv",
-        "leakage": f"{R}/s1/leakage_probes.csv",
-        "diversity_similarity": f"{R}/s1/diversity_similarity.csv",
-        "diversity_asr": f"{R}/s1/diversity_asr.csv",
-        "dynamics": f"{R}/s1/dynamics.csv",
-    }
-
-
-def s1u_figures():
-    names = ("interpolation", "leakage", "diversity", "dynamics")
-    return [f"{R}/figures/s1u_{n}.png" for n in names]
-
-
-def interp_checkpoint(wildcards):
-    return f"{R}/checkpoints/interp_{wildcards.variant}.safetensors"
-
-
-def fine_model_flag(wildcards, input):
-    return f"--fine-model {input.fine}" if input.fine else ""
-
-
-def diversity_fine_model():
-    fine = config["diversity"]["fine_model"]
-    return [f"{R}/models/{fine}.safetensors"] if fine else []
-
-
 rule interp_dataset:
     input:
         model=s1u_model("interpolation"),

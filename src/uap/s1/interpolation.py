@@ -92,7 +92,7 @@ def cyclic_targets(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
 def build_variant(model, x: torch.Tensor, y: torch.Tensor, y_fine: torch.Tensor | None, label: str, *,
                   num_classes: int, norm: str, eps: float, lr: float, epochs: int, batch_size: int,
                   source_size: int, gen: torch.Generator, device="cpu", precision: str = "fp32", max_images: int = 4096,
-                  balance: str = "uniform") -> dict:
+                  balance: str = "reached") -> dict:
     """Build one variant from the training images (uint8 or float [N, C, H, W]).
 
     The source set is a seeded random subset of `source_size` images; restricted variants group it
@@ -155,11 +155,13 @@ def table_row(layout: dict, dataset_meta: dict | None, model_meta: dict | None, 
            "K": parse_variant(layout["variant"])["K"] if layout["variant"] else None}
     nan = float("nan")
     if dataset_meta is None:
-        row.update({"chance": nan, "eps": nan, "groups": None, "construction_asr": nan, "size": 0, "cramers_v": nan, "test_acc": nan,
+        row.update({"chance": nan, "eps": nan, "groups": None, "construction_asr": nan, "new_labels_reached": None,
+                    "size": 0, "cramers_v": nan, "test_acc": nan,
                     "note": f"not applicable: {dataset} has no class/sub-class hierarchy"})
     else:
         st = dataset_meta["metrics"]
-        row.update({"chance": 100 / len(dataset_meta["classes"]), "eps": st["eps"], "groups": st["groups"], "construction_asr": st["construction_asr"],
+        row.update({"chance": 100 / len(dataset_meta["classes"]), "eps": st["eps"], "groups": st["groups"],
+                    "construction_asr": st["construction_asr"], "new_labels_reached": st["new_labels_reached"],
                     "size": st["size"], "cramers_v": st["cramers_v"],
                     "test_acc": model_meta["metrics"]["test_acc"] * 100 if model_meta else nan, "note": ""})
     ref = s1_interpolation_reference(layout["table"], layout["row"])
