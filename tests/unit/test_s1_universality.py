@@ -181,3 +181,13 @@ def test_reached_balancing_keeps_reached_labels_uniform_when_one_is_never_reache
     assert final.sum(0).tolist() == [0, 3, 3] and len(idx) == 6
     _, empty = balance_labels(orig, new, 3, generator(0), "uniform")
     assert int(empty.sum()) == 0                                # "uniform" empties the whole dataset
+
+
+def test_config_errors_name_the_s1_key():
+    from uap.config import ConfigError, validate_config
+    base = {"run": "x", "models": {"natural": {"arch": "resnet18"}}}
+    with pytest.raises(ConfigError, match="leakage.models"):
+        validate_config({**base, "leakage": {"models": ["natural", "robust_missing"]}})
+    with pytest.raises(ConfigError, match="interpolation.restricted"):
+        validate_config({**base, "interpolation": {"restricted": ["species"]}})
+    validate_config(base)                        # defaults naming absent models do not break a minimal config
