@@ -24,6 +24,7 @@ include: "workflow/rules/constructed.smk"
 include: "workflow/rules/s4.smk"
 include: "workflow/rules/s2.smk"
 include: "workflow/rules/s1_analyses.smk"
+include: "workflow/rules/s1_universality.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"
 
@@ -36,6 +37,9 @@ localrules:
     figures_s1_constructed,
     figures_s4_singular,
     figures_s1_analyses,
+    interp_table,
+    figures_s1_universality,
+    s1_universality_stage,
     s4_stage,
     s2_stage,
     upi_tables,
@@ -94,6 +98,11 @@ rule s1_analyses_stage:
         [f for key, f in s1a_tables().items() if key != "s1_models"],  # models.csv is a table (report)
 
 
+rule s1_universality_stage:
+    input:
+        s1u_tables().values(),
+
+
 rule report_stage:
     input:
         rules.models_table.output,
@@ -107,3 +116,4 @@ rule figures_stage:
         rules.figures_s4_singular.output,
         rules.figures_s2_upi.output,
         rules.figures_s1_analyses.output,
+        rules.figures_s1_universality.output,

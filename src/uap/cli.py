@@ -405,7 +405,8 @@ def cmd_claims(a, cfg):
                "transfer": a.s1_transfer}
     s2 = {"table1": a.s2_table1, "correlation": a.s2_correlation} if a.s2_table1 and a.s2_correlation else None
     df = claims_table(cfg, generalization=a.generalization, s4_layers=a.s4_layers, s4_images=a.s4_images,
-                      s4_transfer=a.s4_transfer, s1a=s1a, s2=s2)
+                      s4_transfer=a.s4_transfer, s1a=s1a, s2=s2,
+                      s1u={"interpolation": a.s1_interpolation, "leakage": a.s1_leakage})
     write_csv(a.out, df)
     print(df.to_string(index=False))
 
@@ -413,7 +414,7 @@ def cmd_claims(a, cfg):
 # ----------------------------------------------------------------------------------------------- parser
 # Commands of other systems live beside their science: each module named here has a
 # `register(add)` that adds its subcommands with the `add` helper of build_parser.
-COMMAND_MODULES: tuple[str, ...] = ("uap.s1.commands", "uap.upi.commands")
+COMMAND_MODULES: tuple[str, ...] = ("uap.s1.commands", "uap.s1.universality_commands", "uap.upi.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -488,6 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--s1-shifts", nargs="*", default=[])
     s.add_argument("--s1-scaling")
     s.add_argument("--s1-transfer")
+    s.add_argument("--s1-interpolation", help="S1 interpolation table (Tables 1, 2, 5, App. A.3)")
+    s.add_argument("--s1-leakage", help="S1 linear-probe table (Table 4)")
     s.add_argument("--out", required=True)
     s = add("notebook", cmd_notebook, "run a figure notebook with papermill and render HTML")
     s.add_argument("--notebook", required=True)

@@ -41,6 +41,7 @@ def validate_config(cfg: dict[str, Any], partial: bool = False) -> dict[str, Any
     `partial`: the config is a slice that a rule passes to its command (only the sections that
     command uses); cross-section checks were done on the whole config and are skipped."""
     cfg = copy.deepcopy(dict(cfg))
+    given = set(cfg)
     s = schema()
     # two passes: defaults are filled in the first, so nested defaults inside defaults get filled too
     Filler = _with_defaults(Draft202012Validator)
@@ -54,11 +55,11 @@ def validate_config(cfg: dict[str, Any], partial: bool = False) -> dict[str, Any
             lines.append(f"  config.{where}: {e.message}" if where != "<top level>" else f"  {e.message}")
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     if not partial:
-        _check_semantics(cfg)
+        _check_semantics(cfg, given)
     return cfg
 
 
-def _check_semantics(cfg: dict) -> None:
+def _check_semantics(cfg: dict, given: set | None = None) -> None:
     """Cross-section checks of a whole config (references to config.models need models)."""
     if not cfg.get("models"):
         return
@@ -70,6 +71,21 @@ def _check_semantics(cfg: dict) -> None:
     for name in cfg.get("s4", {}).get("models", []):
         if name not in cfg["models"]:
             raise ConfigError(f"config.s4.models: {name!r} is not a key of config.models")
+    # the S1 analysis sections reference models by name; checked where a profile sets them (their
+    # defaults name models that a minimal config need not define)
+    given = set(cfg) if given is None else given
+    for sec in ("interpolation", "diversity", "dynamics"):
+        sc = cfg.get(sec, {}) if sec in given else {}
+        if sc and sc.get("source_model") not in cfg["models"]:
+            raise ConfigError(f"config.{sec}.source_model: {sc.get('source_model')!r} is not a key of config.models")
+        if sc and sc.get("norm") not in cfg.get("attacks", {}).get("norms", {}):
+            raise ConfigError(f"config.{sec}.norm: {sc.get('norm')!r} has no entry in config.attacks.norms")
+    for name in (cfg.get("leakage", {}).get("models", []) if "leakage" in given else []):
+        if name not in cfg["models"]:
+            raise ConfigError(f"config.leakage.models: {name!r} is not a key of config.models")
+    fine = cfg.get("diversity", {}).get("fine_model") if "diversity" in given else None
+    if fine and fine not in cfg["models"]:
+        raise ConfigError(f"config.diversity.fine_model: {fine!r} is not a key of config.models")
     if c and c.get("group_size", 1) > c.get("source_size", 1):
         raise ConfigError("config.constructed.group_size: larger than constructed.source_size")
 

@@ -54,16 +54,20 @@ def balance_labels(orig: torch.Tensor, new: torch.Tensor, k: int, gen: torch.Gen
     rarely fooled. mode "uniform" (or "exact" with an empty cell, where independence is impossible):
     every new label keeps c = the smallest column total and, within a column, the original labels are
     spread as evenly as the successes allow (water-filling); the caller reports Cramér's V.
+    mode "reached": as "uniform", over the new labels that were reached at least once (a label the
+    source model never reached stays empty instead of emptying the whole dataset).
     Returns (indices, final k×k table)."""
-    if mode not in ("exact", "uniform"):
-        raise ValueError(f"balance mode must be 'exact' or 'uniform', got {mode!r}")
+    if mode not in ("exact", "uniform", "reached"):
+        raise ValueError(f"balance mode must be 'exact', 'uniform' or 'reached', got {mode!r}")
     table = contingency(orig, new, k)
     m = int(table.min())
     if m > 0 and mode == "exact":
         final = torch.full_like(table, m)
     else:
-        c = int(table.sum(0).min())
-        final = torch.stack([waterfill(table[:, b], c) for b in range(k)], dim=1)
+        totals = table.sum(0)
+        reached = totals[totals > 0] if mode == "reached" else totals
+        c = int(reached.min()) if len(reached) else 0
+        final = torch.stack([waterfill(table[:, b], min(c, int(totals[b]))) for b in range(k)], dim=1)
     keep = []
     for a in range(k):
         for b in range(k):
@@ -92,13 +96,18 @@ def balanced_targets(n: int, k: int, gen: torch.Generator) -> torch.Tensor:
 
 def build_d_univ(model, x: torch.Tensor, y: torch.Tensor, threat: Threat, *, num_classes: int, group_size: int,
                  lr: float, epochs: int, batch_size: int, gen: torch.Generator, device, precision="fp32",
-                 max_images: int = 4096, balance: str = "exact") -> dict:
+                 max_images: int = 4096, balance: str = "exact", targets: torch.Tensor | None = None) -> dict:
+    """Groups of `group_size` consecutive images of `x` share one perturbation. `targets`: one target per
+    group (default: balanced over the classes in random order, independent of the original labels)."""
     n_groups = x.shape[0] // group_size
     if n_groups < 1:
         raise ValueError(f"need at least group_size={group_size} source images, got {x.shape[0]}")
     n = n_groups * group_size
     xs = as_float(x[:n]).view(n_groups, group_size, *x.shape[1:])
-    targets = balanced_targets(n_groups, num_classes, gen)
+    if targets is None:
+        targets = balanced_targets(n_groups, num_classes, gen)
+    elif targets.shape != (n_groups,):
+        raise ValueError(f"targets must have one entry per group ({n_groups}), got {tuple(targets.shape)}")
     res = universal_pgd(model, xs, targets, threat, lr=lr, epochs=epochs, batch_size=batch_size, generator=gen,
                         device=device, precision=precision, max_images=max_images, desc="D_univ universal PGD")
     new = targets[:, None].expand(n_groups, group_size).reshape(-1)
@@ -119,6 +128,7 @@ def build_d_univ(model, x: torch.Tensor, y: torch.Tensor, threat: Threat, *, num
             "construction_asr_excluding_same_label": float(success[orig != new].float().mean()),
             "kept_before_balancing": int(success.sum()), "size": int(len(sel)),
             "per_new_label": int(len(sel) // num_classes),
+            "new_labels_reached": int((final.sum(0) > 0).sum()),
             "labels_exactly_independent": bool((final == final[0, 0]).all()),
             "cramers_v": cramers_v(final),
             "contingency_before_balancing": raw_table.tolist(), "contingency": final.tolist(),

@@ -43,3 +43,22 @@ def table7_reference(dataset: str, training: str) -> dict | None:
     name = DATASET_NAMES.get(dataset)
     rows = [r for r in TABLE7 if r["dataset"] == name and r["training"] == training]
     return rows[0] if rows else None
+
+
+# S1 Sec. 5.3 / App. A.3-A.4 (ImageNet-M10, ℓ2 unless noted): test accuracy (%) on the original test set of
+# models trained on D_univ variants — Table 1 (base-set size K), Table 2 (restricted base sets),
+# Table 5 (budget check), App. A.3 (D_det-style cyclic labels, ℓ∞, vs D_univ ℓ∞).
+S1_INTERPOLATION = {
+    ("Table 1", "K=1"): 74.5, ("Table 1", "K=2"): 57.1, ("Table 1", "K=4"): 61.3, ("Table 1", "K=8"): 57.4,
+    ("Table 1", "K=16"): 34.3, ("Table 1", "K=32"): 21.8, ("Table 1", "K=256"): 19.1,
+    ("Table 2", "Random"): 23.2, ("Table 2", "Single Class"): 23.9, ("Table 2", "Single Sub-class"): 27.1,
+    ("Table 5", "eps, K=2"): 57.1, ("Table 5", "eps/2, K=1"): 76.6,
+    ("A.3", "D_univ (random labels)"): 26.5, ("A.3", "D_det-style (cyclic labels)"): 19.1,
+}
+
+# S1 App. A.3, Table 4: linear classifiers on frozen penultimate features, trained on D_univ (ℓ∞, ImageNet-M10).
+S1_PROBES = {"natural": 36.9, "natural, diff init": 35.0, "natural, diff arch": 26.4, "robust": 22.3}
+
+
+def s1_interpolation_reference(table: str, row: str) -> float | None:
+    return S1_INTERPOLATION.get((table, row))

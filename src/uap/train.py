@@ -97,6 +97,11 @@ def train_classifier(
         bar = progress(range(0, n, bs), desc=f"{desc} epoch {epoch + 1}/{tcfg['epochs']}", unit="batch", leave=False)
         for i in bar:
             idx = perm[i:i + bs]
+            if device.type == "cpu" and len(idx) > 1 and len(idx) % 2:
+                # torch 2.14's oneDNN CPU kernels corrupt the heap (segfault / "corrupted size") in the
+                # weight gradient of channels-last convolutions for some odd batch sizes with >1 thread;
+                # an odd last batch (only constructed datasets of odd size have one) drops one image.
+                idx = idx[:-1]
             xb, yb = as_float(xtr[idx]), ytr[idx]
             if tcfg.get("augment", True):
                 xb = random_crop_flip(xb, tcfg.get("crop_padding", 0), flip, gen)

@@ -22,14 +22,17 @@ def test_every_rule_ran_and_wrote_log_and_benchmark(smoke_project):
     rules = ["prepare_data", "train_model", "pgd_attack", "universal_attack", "construct_datasets",
              "train_on_constructed", "generalization_table", "claims_table", "sv_layers", "sv_images", "sv_q",
              "sv_transfer", "figures_s1_constructed", "figures_s4_singular", "upi_attack", "upi_tables",
-             "figures_s2_upi", "models_table", "locality", "shifts", "scaling", "transfer", "figures_s1_analyses"]
+             "figures_s2_upi", "models_table", "locality", "shifts", "scaling", "transfer", "figures_s1_analyses",
+             "interp_dataset", "interp_train", "interp_table", "leakage_probes", "diversity", "dynamics",
+             "figures_s1_universality"]
     for rule in rules:
         assert f"rule {rule}:" in log, rule
     jobs = log.count("\nrule ") + log.count("\nlocalrule ") - 1          # minus `all`
     logs = list((smoke_project / R / "logs").rglob("*.log"))
     benches = list((smoke_project / R / "benchmarks").rglob("*.tsv"))
-    # 19 of the spine and S4; S2: +2 models, 4 upi_attack, tables, notebook; S1 analyses: +3 models, 8 jobs
-    assert len(logs) == len(benches) == jobs == 38
+    # 19 of the spine and S4; S2: +2 models, 4 upi_attack, tables, notebook; S1 analyses: +3 models, 8 jobs;
+    # S1 universality: 13 jobs (its natural2 / robust_l2 models are counted with the S1 analyses)
+    assert len(logs) == len(benches) == jobs == 51
     for b in benches:
         assert "s\th:m:s" in b.read_text().splitlines()[0]
 
@@ -177,10 +180,47 @@ def test_claims_table(smoke_project):
     c = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
     assert list(c.columns) == ["system", "claim", "paper", "ours", "criterion", "verdict"]
     # spine 1 + S4 3 + S2 3 + S1 analyses 8 (Table 7 (2), shifts (2), scaling, transfer, locality (2))
-    assert set(c.system) == {"S1", "S4", "S2"} and len(c) == 4 + 3 + 8
+    # + S1 universality 4 (K, Table 5, cyclic labels, probes)
+    assert set(c.system) == {"S1", "S4", "S2"} and len(c) == 4 + 3 + 8 + 4
     for word in ("Table 7", "shifts", "rises with t", "transfer better", "salient patches"):
         assert c.claim.str.contains(word).any(), word
+    rows = c.set_index("claim")
+    budget = [k for k in rows.index if "Table 5" in k]
+    assert len(budget) == 1 and rows.loc[budget[0], "verdict"] == "not measured"     # budget_check off in smoke
     assert set(c.verdict) <= {"reproduced", "not reproduced", "not measured"}
+
+
+def test_s1_interpolation_table(smoke_project):
+    t = pd.read_csv(smoke_project / R / "s1" / "interpolation.csv")
+    t1 = t[t.table == "Table 1"]
+    assert list(t1.K) == [1, 16] and t1.test_acc.between(0, 100).all() and (t1["size"] > 0).all()
+    assert set(t1.paper_test_acc) == {74.5, 34.3}
+    sub = t[t.row == "Single Sub-class"]
+    assert len(sub) == 1 and sub.note.iloc[0].startswith("not applicable") and sub.test_acc.isna().all()
+    assert {"Single Class", "Random"} <= set(t[t.table == "Table 2"].row)
+    cyc = load_file(str(smoke_project / R / "s1" / "interpolation" / "cyclic_K16.safetensors"))
+    assert torch.equal(cyc["y"], (cyc["y_orig"] + 1) % 10)                    # D_det-style labels
+    cls = load_file(str(smoke_project / R / "s1" / "interpolation" / "class_K16.safetensors"))
+    for g in torch.unique(cls["group"]):
+        assert len(torch.unique(cls["y_orig"][cls["group"] == g])) == 1        # one class per base set
+    assert (cls["deltas"].flatten(1).norm(dim=1) <= 3.0 * (1 + 1e-5)).all()
+
+
+def test_s1_leakage_diversity_dynamics(smoke_project):
+    s1 = smoke_project / R / "s1"
+    lk = pd.read_csv(s1 / "leakage_probes.csv")
+    assert list(lk.model) == ["natural", "natural2", "vgg", "robust_l2"]
+    assert list(lk.robust) == [False, False, False, True] and lk.test_acc.between(0, 100).all()
+    assert lk.feature_source.iloc[1] == "natural, diff init"
+    sim = pd.read_csv(s1 / "diversity_similarity.csv")
+    assert set(sim.method) == {"random_init", "orthogonal"} and set(sim.space) == {"input", "representation"}
+    diag = sim[sim.i == sim.j]
+    assert ((diag.cosine - 1).abs() < 1e-4).all() and len(sim) == 2 * 2 * 3 * 3
+    asr = pd.read_csv(s1 / "diversity_asr.csv")
+    assert asr[asr.method == "subclass"].note.iloc[0].startswith("not applicable")
+    assert (asr[asr.method != "subclass"].delta_norm <= 3.0 * (1 + 1e-5)).all()
+    dyn = pd.read_csv(s1 / "dynamics.csv")
+    assert set(dyn.K) == {16, 64} and set(dyn.epoch) == {1, 2, 3} and dyn.base_acc.between(0, 1).all()
 
 
 def test_figures_and_html_rendered(smoke_project):
@@ -189,11 +229,12 @@ def test_figures_and_html_rendered(smoke_project):
                  "s4_layers.png", "s4_images.png", "s4_q.png", "s4_transfer.png", "s4_perturbations.png",
                  "s2_table1.png", "s2_correlation.png", "s2_perturbations.png", "s2_maps.png",
                  "s1_models.png", "s1_scaling.png", "s1_transfer.png", "s1_locality_l2.png", "s1_locality_linf.png",
-                 "s1_shifts_l2.png", "s1_shifts_linf.png"]:
+                 "s1_shifts_l2.png", "s1_shifts_linf.png",
+                 "s1u_interpolation.png", "s1u_leakage.png", "s1u_diversity.png", "s1u_dynamics.png"]:
         data = (figs / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
     for nb, word in (("s1_constructed", "D_adv"), ("s4_singular", "singular"), ("s2_upi", "UPI-PCA"),
-                     ("s1_analyses", "Spatial invariance")):
+                     ("s1_analyses", "Spatial invariance"), ("s1_universality", "Table 4")):
         html = (smoke_project / R / "notebooks" / f"{nb}.html").read_text()
         assert word in html and "Traceback" not in html
 

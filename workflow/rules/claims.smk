@@ -5,6 +5,8 @@ rule claims_table:
         s2_table1=s2_tables()["table1"],
         s2_correlation=s2_tables()["correlation"],
         **s1a_tables(),
+        s1_interpolation=f"{R}/s1/interpolation.csv",
+        s1_leakage=f"{R}/s1/leakage_probes.csv",
     output:
         table=f"{R}/tables/claims.csv",
     log:
@@ -14,11 +16,14 @@ rule claims_table:
     conda:
         "../envs/torch.yaml"
     params:
-        cfg=cfg_slice("data", "claims", s1_analyses={"scaling": S1A["scaling"]}),
+        cfg=cfg_slice(
+            "data", "claims", "interpolation", s1_analyses={"scaling": S1A["scaling"]}
+        ),
     shell:
         "python -m uap claims --config {params.cfg} --generalization {input.generalization} "
         "--s4-layers {input.s4_layers} --s4-images {input.s4_images} --s4-transfer {input.s4_transfer} "
         "--s2-table1 {input.s2_table1} --s2-correlation {input.s2_correlation} "
         "--s1-models {input.s1_models} --s1-locality {input.s1_locality} --s1-shifts {input.s1_shifts} "
         "--s1-scaling {input.s1_scaling} --s1-transfer {input.s1_transfer} "
+        "--s1-interpolation {input.s1_interpolation} --s1-leakage {input.s1_leakage} "
         "--out {output.table} > {log} 2>&1"

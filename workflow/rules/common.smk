@@ -187,4 +187,48 @@ def final_targets():
         f"{R}/notebooks/s1_constructed.html",
         f"{R}/notebooks/s2_upi.html",
         f"{R}/notebooks/s1_analyses.html",
+        f"{R}/notebooks/s1_universality.html",
     ]
+
+
+# ---- S1 interpolation / leakage / diversity / dynamics (workflow/rules/s1_universality.smk) ----
+from uap.s1.interpolation import WILDCARD as INTERP_WILDCARD  # noqa: E402
+from uap.s1.interpolation import variants as interp_variants  # noqa: E402
+
+INTERP = interp_variants(config)
+
+
+wildcard_constraints:
+    variant=INTERP_WILDCARD,
+
+
+def s1u_model(section):
+    return f"{R}/models/{config[section]['source_model']}.safetensors"
+
+
+def s1u_tables():
+    return {
+        "interpolation": f"{R}/s1/interpolation.csv",
+        "leakage": f"{R}/s1/leakage_probes.csv",
+        "diversity_similarity": f"{R}/s1/diversity_similarity.csv",
+        "diversity_asr": f"{R}/s1/diversity_asr.csv",
+        "dynamics": f"{R}/s1/dynamics.csv",
+    }
+
+
+def s1u_figures():
+    names = ("interpolation", "leakage", "diversity", "dynamics")
+    return [f"{R}/figures/s1u_{n}.png" for n in names]
+
+
+def interp_checkpoint(wildcards):
+    return f"{R}/checkpoints/interp_{wildcards.variant}.safetensors"
+
+
+def fine_model_flag(wildcards, input):
+    return f"--fine-model {input.fine}" if input.fine else ""
+
+
+def diversity_fine_model():
+    fine = config["diversity"]["fine_model"]
+    return [f"{R}/models/{fine}.safetensors"] if fine else []

@@ -23,6 +23,9 @@ DATASETS: dict[str, Callable[..., tuple[ImageData, dict]]] = {
 FLIP_OK = {"fashion_mnist": True, "mnist": False, "mnist5k": False, "cifar10": True, "cifar100": True,
            "imagenet_m10": True, "tiny_imagenet": True}
 
+# Datasets whose loader returns a real class/sub-class hierarchy (`extra["y_fine"]` beside the coarse `y`).
+FINE_LABELS = {"cifar100", "imagenet_m10"}
+
 
 def load_dataset(name: str, split: str, root: str | None = None, download: bool = True, **kw):
     if name not in DATASETS:
@@ -32,4 +35,4 @@ def load_dataset(name: str, split: str, root: str | None = None, download: bool 
     return DATASETS[name](split, root=root, download=download, **kw)
 
 
-__all__ = ["DATASETS", "FLIP_OK", "DatasetUnavailable", "ImageData", "load_dataset"]
+__all__ = ["DATASETS", "FINE_LABELS", "FLIP_OK", "DatasetUnavailable", "ImageData", "load_dataset"]

@@ -1,0 +1,169 @@
+"""Interpolating universality (S1 Sec. 5.3, App. A.4; Tables 1, 2, 5) and the D_det-style dataset of
+App. A.3.
+
+Every dataset here is a D_univ built by the one construction of `uap.constructed.build_d_univ`
+(groups of K images share one universal perturbation; only images the source model then puts in
+the group's target class are kept; labels are balanced). The variants differ only in how the
+source images are grouped and which target each group gets:
+
+- ``random_K{K}``: K random images per group, balanced random targets (Table 1; K = 1 is a
+  per-example adversarial perturbation, large K a universal one);
+- ``class_K{K}`` / ``subclass_K{K}``: every group is drawn from one class / one sub-class (Table 2);
+  sub-classes need a dataset with a real hierarchy (`uap.data.FINE_LABELS`);
+- ``random_K1_half``: K = 1 at half the budget ε/2 (Table 5, compared with ``random_K2``);
+- ``cyclic_K{K}``: class-restricted groups whose target is (y + 1) mod k — the D_det-style dataset
+  of App. A.3, where robust features point away from the new label.
+"""
+from __future__ import annotations
+
+import re
+
+import torch
+
+from ..constructed import build_d_univ
+from ..threats import make_threat
+
+VARIANT = re.compile(r"^(random|class|subclass|cyclic)_K([0-9]+)(_half)?$")
+WILDCARD = r"(random|class|subclass|cyclic)_K[0-9]+(_half)?"
+
+
+def variant_label(kind: str, K: int, half: bool = False) -> str:
+    return f"{kind}_K{int(K)}" + ("_half" if half else "")
+
+
+def parse_variant(label: str) -> dict:
+    m = VARIANT.match(label)
+    if not m:
+        raise ValueError(f"unknown interpolation variant {label!r} (expected e.g. random_K16, class_K256, "
+                         "random_K1_half, cyclic_K256)")
+    kind, K, half = m.group(1), int(m.group(2)), bool(m.group(3))
+    if half and kind != "random":
+        raise ValueError(f"{label!r}: only random base sets have a half-budget variant")
+    return {"kind": kind, "K": K, "eps_scale": 0.5 if half else 1.0}
+
+
+def has_hierarchy(dataset: str) -> bool:
+    from ..data import FINE_LABELS
+    return dataset in FINE_LABELS
+
+
+def variants(cfg: dict) -> list[str]:
+    """Every dataset variant the config asks for (subclass rows only where the data has sub-classes)."""
+    ic = cfg["interpolation"]
+    out = [variant_label("random", K) for K in ic["K"]]
+    rk = ic["restricted_K"]
+    out.append(variant_label("random", rk))            # Table 2's "Random" row
+    for kind in ic["restricted"]:
+        if kind == "subclass" and not has_hierarchy(cfg["data"]["dataset"]):
+            continue
+        out.append(variant_label(kind, rk))
+    if ic["budget_check"]:
+        out += [variant_label("random", 1, half=True), variant_label("random", 2)]
+    if cfg["leakage"]["cyclic"]:
+        out.append(variant_label("cyclic", rk))
+    return list(dict.fromkeys(out))                    # de-duplicated, order kept
+
+
+def restricted_groups(labels: torch.Tensor, K: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Order of `labels`' indices in which every K consecutive indices share one label.
+
+    Each label's images are shuffled and cut into whole groups of K (the remainder is dropped);
+    the groups are then shuffled. Returns (order [G·K], group label [G])."""
+    groups, glabels = [], []
+    for c in torch.unique(labels):
+        idx = torch.nonzero(labels == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=gen)]
+        g = len(idx) // K
+        if g:
+            groups.append(idx[:g * K].view(g, K))
+            glabels.append(torch.full((g,), int(c), dtype=torch.long))
+    if not groups:
+        raise ValueError(f"no label has {K} images: cannot form restricted base sets of K={K}")
+    groups, glabels = torch.cat(groups), torch.cat(glabels)
+    perm = torch.randperm(len(groups), generator=gen)
+    return groups[perm].reshape(-1), glabels[perm]
+
+
+def cyclic_targets(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """The D_det-style relabelling of App. A.3: t = (y + 1) mod k."""
+    return (labels + 1) % num_classes
+
+
+def build_variant(model, x: torch.Tensor, y: torch.Tensor, y_fine: torch.Tensor | None, label: str, *,
+                  num_classes: int, norm: str, eps: float, lr: float, epochs: int, batch_size: int,
+                  source_size: int, gen: torch.Generator, device="cpu", precision: str = "fp32", max_images: int = 4096,
+                  balance: str = "reached") -> dict:
+    """Build one variant from the training images (uint8 or float [N, C, H, W]).
+
+    The source set is a seeded random subset of `source_size` images; restricted variants group it
+    by (sub)class. ε and the step size are both scaled by the variant's eps_scale."""
+    v = parse_variant(label)
+    K = v["K"]
+    src = torch.randperm(len(y), generator=gen)[:min(source_size, len(y))]
+    targets = None
+    if v["kind"] == "random":
+        order = src
+    else:
+        if v["kind"] == "subclass":
+            if y_fine is None:
+                raise ValueError(f"{label}: the dataset has no sub-class labels (y_fine); a sub-class row is "
+                                 "not applicable here")
+            group_by = y_fine[src]
+        else:
+            group_by = y[src]
+        local, glabel = restricted_groups(group_by, K, gen)
+        order = src[local]
+        if v["kind"] == "cyclic":
+            targets = cyclic_targets(y[order].view(-1, K)[:, 0], num_classes)
+    threat = make_threat(norm, eps * v["eps_scale"])
+    res = build_d_univ(model, x[order], y[order], threat, num_classes=num_classes, group_size=K,
+                       lr=lr * v["eps_scale"], epochs=epochs, batch_size=batch_size, gen=gen, device=device,
+                       precision=precision, max_images=max_images, balance=balance, targets=targets)
+    n_used = res["stats"]["source_images"]
+    res["source_index"] = order[:n_used][res["source_index"]]
+    res["stats"].update({"variant": label, **v, "eps": threat.eps, "lr": lr * v["eps_scale"]})
+    return res
+
+
+# --------------------------------------------------------------------------------------------- table
+def table_layout(cfg: dict) -> list[dict]:
+    """The rows of results/<run>/s1/interpolation.csv: (paper table, row name, variant or None).
+
+    A variant may appear in several tables (random_K2 in Tables 1 and 5). A sub-class row on a dataset
+    without a class hierarchy has no variant: it is reported as not applicable."""
+    ic = cfg["interpolation"]
+    rk = ic["restricted_K"]
+    rows = [{"table": "Table 1", "row": f"K={K}", "variant": variant_label("random", K)} for K in ic["K"]]
+    rows.append({"table": "Table 2", "row": "Random", "variant": variant_label("random", rk)})
+    names = {"class": "Single Class", "subclass": "Single Sub-class"}
+    for kind in ic["restricted"]:
+        ok = kind != "subclass" or has_hierarchy(cfg["data"]["dataset"])
+        rows.append({"table": "Table 2", "row": names[kind], "variant": variant_label(kind, rk) if ok else None})
+    if ic["budget_check"]:
+        rows += [{"table": "Table 5", "row": "eps, K=2", "variant": variant_label("random", 2)},
+                 {"table": "Table 5", "row": "eps/2, K=1", "variant": variant_label("random", 1, half=True)}]
+    if cfg["leakage"]["cyclic"]:
+        rows += [{"table": "A.3", "row": "D_univ (random labels)", "variant": variant_label("random", rk)},
+                 {"table": "A.3", "row": "D_det-style (cyclic labels)", "variant": variant_label("cyclic", rk)}]
+    return rows
+
+
+def table_row(layout: dict, dataset_meta: dict | None, model_meta: dict | None, dataset: str) -> dict:
+    """One row: construction statistics of the dataset, test accuracy of the fresh model trained on it."""
+    from ..paper import s1_interpolation_reference
+    row = {"table": layout["table"], "row": layout["row"], "variant": layout["variant"] or "",
+           "K": parse_variant(layout["variant"])["K"] if layout["variant"] else None}
+    nan = float("nan")
+    if dataset_meta is None:
+        row.update({"chance": nan, "eps": nan, "groups": None, "construction_asr": nan, "new_labels_reached": None,
+                    "size": 0, "cramers_v": nan, "test_acc": nan,
+                    "note": f"not applicable: {dataset} has no class/sub-class hierarchy"})
+    else:
+        st = dataset_meta["metrics"]
+        row.update({"chance": 100 / len(dataset_meta["classes"]), "eps": st["eps"], "groups": st["groups"],
+                    "construction_asr": st["construction_asr"], "new_labels_reached": st["new_labels_reached"],
+                    "size": st["size"], "cramers_v": st["cramers_v"],
+                    "test_acc": model_meta["metrics"]["test_acc"] * 100 if model_meta else nan, "note": ""})
+    ref = s1_interpolation_reference(layout["table"], layout["row"])
+    row["paper_test_acc"] = ref if ref is not None else nan
+    return row
