@@ -22,6 +22,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/attacks.smk"
 include: "workflow/rules/constructed.smk"
 include: "workflow/rules/s4.smk"
+include: "workflow/rules/s3.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"
 
@@ -33,7 +34,10 @@ localrules:
     claims_table,
     figures_s1_constructed,
     figures_s4_singular,
+    figures_s3_juap,
+    s3_tables,
     s4_stage,
+    s3_stage,
     data_stage,
     models_stage,
     attacks_stage,
@@ -76,13 +80,20 @@ rule s4_stage:
         s4_tables().values(),
 
 
+rule s3_stage:
+    input:
+        s3_runs().values(),
+
+
 rule report_stage:
     input:
         rules.generalization_table.output,
         rules.claims_table.output,
+        s3_tables(),
 
 
 rule figures_stage:
     input:
         rules.figures_s1_constructed.output,
         rules.figures_s4_singular.output,
+        rules.figures_s3_juap.output,

@@ -400,7 +400,7 @@ def cmd_claims(a, cfg):
     from .artifacts import write_csv
     from .claims import claims_table
     df = claims_table(cfg, generalization=a.generalization, s4_layers=a.s4_layers, s4_images=a.s4_images,
-                      s4_transfer=a.s4_transfer)
+                      s4_transfer=a.s4_transfer, s3_juap_vs_plain=a.s3_juap_vs_plain)
     write_csv(a.out, df)
     print(df.to_string(index=False))
 
@@ -408,7 +408,7 @@ def cmd_claims(a, cfg):
 # ----------------------------------------------------------------------------------------------- parser
 # Commands of other systems live beside their science: each module named here has a
 # `register(add)` that adds its subcommands with the `add` helper of build_parser.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("uap.juap.commands",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -476,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--s4-layers", nargs="+", required=True)
     s.add_argument("--s4-images", required=True)
     s.add_argument("--s4-transfer", required=True)
+    s.add_argument("--s3-juap-vs-plain", help="S3: JUAP vs generative UAP table (s3-tables)")
     s.add_argument("--out", required=True)
     s = add("notebook", cmd_notebook, "run a figure notebook with papermill and render HTML")
     s.add_argument("--notebook", required=True)

@@ -34,3 +34,4 @@ def get_interpreter(name: str) -> Callable[..., torch.Tensor]:
 
 
 # Interpreter modules (each registers on import):
+from . import cam, gradcam, rts  # noqa: E402,F401  (S3)

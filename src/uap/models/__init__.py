@@ -6,6 +6,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .densenet import densenet121
 from .resnet import resnet18
 from .vgg import vgg
 
@@ -26,6 +27,14 @@ class Normalized(nn.Module):
         """Penultimate representation (input to the linear head)."""
         return self.net.features(self.normalize(x))
 
+    def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """Last convolutional feature maps [B, K, h, w] (before the global average pool)."""
+        return self.net.feature_maps(self.normalize(x))
+
+    def logits_from_maps(self, maps: torch.Tensor) -> torch.Tensor:
+        """The head on feature maps: global average pool, then the linear layer."""
+        return self.net.linear(torch.nn.functional.adaptive_avg_pool2d(maps, 1).flatten(1))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.normalize(x))
 
@@ -34,6 +43,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "resnet18": lambda in_channels, num_classes, width, image_size: resnet18(in_channels, num_classes, width),
     "vgg11": lambda in_channels, num_classes, width, image_size: vgg("vgg11", in_channels, num_classes, width, image_size),
     "vgg16": lambda in_channels, num_classes, width, image_size: vgg("vgg16", in_channels, num_classes, width, image_size),
+    "densenet121": lambda in_channels, num_classes, width, image_size: densenet121(in_channels, num_classes, width),
     "vgg19": lambda in_channels, num_classes, width, image_size: vgg("vgg19", in_channels, num_classes, width, image_size),
 }
 
