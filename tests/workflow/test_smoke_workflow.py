@@ -21,13 +21,14 @@ def test_every_rule_ran_and_wrote_log_and_benchmark(smoke_project):
     log = (smoke_project / "first_run.log").read_text()
     rules = ["prepare_data", "train_model", "pgd_attack", "universal_attack", "construct_datasets",
              "train_on_constructed", "generalization_table", "claims_table", "sv_layers", "sv_images", "sv_q",
-             "sv_transfer", "figures_s1_constructed", "figures_s4_singular"]
+             "sv_transfer", "figures_s1_constructed", "figures_s4_singular", "s3_rts", "s3_juap", "s3_losses",
+             "s3_jap", "s3_tables", "figures_s3_juap"]
     for rule in rules:
         assert f"rule {rule}:" in log, rule
     jobs = log.count("\nrule ") + log.count("\nlocalrule ") - 1          # minus `all`
     logs = list((smoke_project / R / "logs").rglob("*.log"))
     benches = list((smoke_project / R / "benchmarks").rglob("*.tsv"))
-    assert len(logs) == len(benches) == jobs == 19
+    assert len(logs) == len(benches) == jobs == 26
     for b in benches:
         assert "s\th:m:s" in b.read_text().splitlines()[0]
 
@@ -106,17 +107,45 @@ def test_s4_tables(smoke_project):
 def test_claims_table(smoke_project):
     c = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
     assert list(c.columns) == ["system", "claim", "paper", "ours", "criterion", "verdict"]
-    assert set(c.system) == {"S1", "S4"} and len(c) == 4
+    assert set(c.system) == {"S1", "S3", "S4"} and len(c) == 6
     assert set(c.verdict) <= {"reproduced", "not reproduced", "not measured"}
+
+
+def test_s3_tables(smoke_project):
+    tabs = smoke_project / R / "tables"
+    t2 = pd.read_csv(tabs / "s3_table2_fooling.csv")
+    methods = {"UAP", "R-GUAP", "U-GUAP"} | {f"{g}-JUAP-{i}" for g in "RU" for i in ("CAM", "GradCAM", "RTS")}
+    assert set(t2.method) == methods and t2.fooling_ratio.between(0, 1).all()
+    t3 = pd.read_csv(tabs / "s3_table3_discrepancy.csv")
+    assert set(t3.eval_interpreter) == {"cam", "gradcam", "rts"}
+    assert t3.l1.between(0, 1).all() and t3.iou.between(0, 1).all()
+    juap = t3[t3.method.str.contains("JUAP")]
+    assert all(m.endswith({"cam": "-CAM", "gradcam": "-GradCAM", "rts": "-RTS"}[i])
+               for m, i in zip(juap.method, juap.eval_interpreter))      # JUAP judged by the interpreter it attacked
+    t4 = pd.read_csv(tabs / "s3_table4_image_dependent.csv")
+    assert list(t4.method) == ["PGD", "JAP"] and (t4.max_norm <= 2.0 * (1 + 1e-5)).all()
+    t5 = pd.read_csv(tabs / "s3_table5_norms.csv")
+    assert set(t5.norm) == {"l2", "linf"}
+    t6 = pd.read_csv(tabs / "s3_table6_losses.csv")
+    assert set(t6.loss) == {"ce", "least_likely", "targeted"}
+    assert t6[t6.loss == "targeted"].target_success.between(0, 1).all()
+    for norm, zeta in (("l2", 2.0), ("linf", 0.15)):
+        d = load_file(str(smoke_project / R / "s3" / f"juap_natural_{norm}.safetensors"))
+        norms = d["delta"].flatten(1).norm(dim=1) if norm == "l2" else d["delta"].flatten(1).abs().amax(1)
+        assert d["delta"].shape[0] == 9 and (norms <= zeta * (1 + 1e-5)).all()
+        assert d["maps.benign.rts"].shape == (4, 28, 28)
+    rts = json.loads((smoke_project / R / "s3" / "rts_natural.json").read_text())
+    assert rts["metrics"]["loss_last"] < rts["metrics"]["loss_first"]
 
 
 def test_figures_and_html_rendered(smoke_project):
     figs = smoke_project / R / "figures"
     for name in ["s1_universal_l2.png", "s1_universal_linf.png", "s1_generalization.png", "s1_label_tables.png",
-                 "s4_layers.png", "s4_images.png", "s4_q.png", "s4_transfer.png", "s4_perturbations.png"]:
+                 "s4_layers.png", "s4_images.png", "s4_q.png", "s4_transfer.png", "s4_perturbations.png",
+                 "s3_maps.png", "s3_jap_maps.png", "s3_fooling_discrepancy.png"]:
         data = (figs / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
-    for nb, word in (("s1_constructed", "D_adv"), ("s4_singular", "singular")):
+    for nb, word in (("s1_constructed", "D_adv"), ("s4_singular", "singular"), ("s3_juap", "JUAP")):
         html = (smoke_project / R / "notebooks" / f"{nb}.html").read_text()
         assert word in html and "Traceback" not in html
 

@@ -54,7 +54,11 @@ rule figures_s4_singular:
 rule figures_s3_juap:
     input:
         tables=s3_tables(),
-        deltas=expand(f"{R}/s3/juap_{{m}}_{{n}}.safetensors", m=config["s3"]["models"], n=list(config["s3"]["norms"])),
+        deltas=expand(
+            f"{R}/s3/juap_{{m}}_{{n}}.safetensors",
+            m=config["s3"]["models"],
+            n=list(config["s3"]["norms"]),
+        ),
         jap=expand(f"{R}/s3/jap_{{m}}.safetensors", m=config["s3"]["models"]),
         notebook="notebooks/s3_juap.ipynb",
     output:

@@ -71,9 +71,10 @@ rule s3_losses:
     params:
         cfg=cfg_slice("s3"),
         data_dir=parent_of("input", "test"),
+        norm=S3_NORM,
     shell:
         "python -m uap s3-losses --config {params.cfg} --model {input.model} --rts {input.rts} "
-        "--data-dir {params.data_dir} --norm {S3_NORM} --table {output.table} --threads {threads} > {log} 2>&1"
+        "--data-dir {params.data_dir} --norm {params.norm} --table {output.table} --threads {threads} > {log} 2>&1"
 
 
 rule s3_jap:
@@ -97,9 +98,10 @@ rule s3_jap:
     params:
         cfg=cfg_slice("s3"),
         data_dir=parent_of("input", "test"),
+        norm=S3_NORM,
     shell:
         "python -m uap s3-jap --config {params.cfg} --model {input.model} --rts {input.rts} "
-        "--data-dir {params.data_dir} --norm {S3_NORM} --table {output.table} --out {output.deltas} "
+        "--data-dir {params.data_dir} --norm {params.norm} --table {output.table} --out {output.deltas} "
         "--threads {threads} > {log} 2>&1"
 
 
