@@ -41,10 +41,15 @@ class Evaluator:
         xa = self.adversarial(delta)
         adv = predict(self.model, xa, device=self.device)
         out = {"fooling_ratio": fooling_rate(self.clean, adv)}
+        fooled = adv != self.clean
         for i in self.interpreters:
             m = maps_of(self.model, xa, adv.to(self.device), i, self.masker)
-            out[f"l1_{i}"] = float(map_l1(self.clean_maps[i], m).mean())
-            out[f"iou_{i}"] = float(map_iou(self.clean_maps[i], m, self.iou_threshold).mean())
+            l1 = map_l1(self.clean_maps[i], m)
+            iou = map_iou(self.clean_maps[i], m, self.iou_threshold)
+            out[f"l1_{i}"], out[f"iou_{i}"] = float(l1.mean()), float(iou.mean())
+            # on the fooled images only (a perturbation that fools fewer images keeps more maps trivially)
+            out[f"l1_fooled_{i}"] = float(l1[fooled].mean()) if fooled.any() else float("nan")
+            out[f"iou_fooled_{i}"] = float(iou[fooled].mean()) if fooled.any() else float("nan")
         return out
 
     def example_maps(self, delta: torch.Tensor, n: int) -> dict[str, torch.Tensor]:

@@ -140,6 +140,7 @@ def _long(universal: pd.DataFrame, interps: list[str]) -> pd.DataFrame:
                        "fooling_ratio"]].copy()
         t["eval_interpreter"] = i
         t["l1"], t["iou"] = universal[f"l1_{i}"], universal[f"iou_{i}"]
+        t["l1_fooled"], t["iou_fooled"] = universal[f"l1_fooled_{i}"], universal[f"iou_fooled_{i}"]
         out.append(t)
     return pd.concat(out, ignore_index=True)
 
@@ -153,7 +154,7 @@ def tables(universal: pd.DataFrame, losses: pd.DataFrame, jap: pd.DataFrame, *, 
     main = universal[universal.norm == main_norm]
     t2 = main[["model", "norm", "zeta", "method", "fooling_ratio"]].reset_index(drop=True)
     t3 = relevant[relevant.norm == main_norm][["model", "norm", "eval_interpreter", "method", "fooling_ratio", "l1",
-                                               "iou"]].sort_values(["model", "eval_interpreter", "method"])
+                                               "iou", "l1_fooled", "iou_fooled"]].sort_values(["model", "eval_interpreter", "method"])
     t5 = relevant[relevant.kind == "JUAP"][["model", "norm", "zeta", "method", "fooling_ratio", "l1", "iou"]]
     ce = relevant[(relevant.norm == main_norm) & (relevant.eval_interpreter == losses.eval_interpreter.iloc[0])
                   & (relevant.generator.isin([losses_generator(losses)]))]
@@ -181,5 +182,7 @@ def juap_vs_plain(universal: pd.DataFrame, norm: str) -> pd.DataFrame:
         i = j.attacked_interpreter
         rows.append({"model": j.model, "generator": j.generator, "interpreter": i,
                      "fr_juap": j.fooling_ratio, "fr_plain": g.fooling_ratio, "l1_juap": j[f"l1_{i}"],
-                     "l1_plain": g[f"l1_{i}"], "iou_juap": j[f"iou_{i}"], "iou_plain": g[f"iou_{i}"]})
+                     "l1_plain": g[f"l1_{i}"], "iou_juap": j[f"iou_{i}"], "iou_plain": g[f"iou_{i}"],
+                     "l1_fooled_juap": j[f"l1_fooled_{i}"], "l1_fooled_plain": g[f"l1_fooled_{i}"],
+                     "iou_fooled_juap": j[f"iou_fooled_{i}"], "iou_fooled_plain": g[f"iou_fooled_{i}"]})
     return pd.DataFrame(rows)
