@@ -73,8 +73,12 @@ def s3_rows(cfg: dict, juap_vs_plain: str) -> list[dict]:
     l1_j, l1_p = float(t.l1_juap.mean()), float(t.l1_plain.mean())
     iou_j, iou_p = float(t.iou_juap.mean()), float(t.iou_plain.mean())
     ratio = l1_j / max(l1_p, 1e-12)
-    fooled = (f"; on fooled images only: ℓ1 {t.l1_fooled_juap.mean():.3f} vs {t.l1_fooled_plain.mean():.3f}, "
-              f"IoU {t.iou_fooled_juap.mean():.3f} vs {t.iou_fooled_plain.mean():.3f}")
+    lf_j, lf_p = float(t.l1_fooled_juap.mean()), float(t.l1_fooled_plain.mean())
+    if_j, if_p = float(t.iou_fooled_juap.mean()), float(t.iou_fooled_plain.mean())
+    ratio_f = lf_j / max(lf_p, 1e-12)
+    maps_ok = ratio <= c["s3_l1_ratio_max"] and iou_j - iou_p >= c["s3_iou_gain_min"]
+    fooled_ok = None if t[["l1_fooled_juap", "l1_fooled_plain"]].isna().all().all() else \
+        bool(ratio_f <= c["s3_l1_ratio_max"] and if_j - if_p >= c["s3_iou_gain_min"])
     return [
         {"system": "S3", "claim": "JUAP keeps a fooling ratio close to the plain (generative) UAP's (Table II)",
          "paper": "R/U-JUAP 77–85 % vs GUAP 80 % (ResNet18, ImageNet)",
@@ -83,9 +87,15 @@ def s3_rows(cfg: dict, juap_vs_plain: str) -> list[dict]:
         {"system": "S3", "claim": "JUAP's attribution maps stay much closer to the benign maps than the plain UAP's "
                                   "(lower ℓ1, higher IoU; Table III, Fig. 4)",
          "paper": "qualitative: JUAP maps similar to benign, UAP/GUAP maps differ (Table III, Fig. 4)",
-         "ours": f"ℓ1 {l1_j:.3f} vs {l1_p:.3f} (ratio {ratio:.2f}); IoU {iou_j:.3f} vs {iou_p:.3f} ({where}){fooled}",
+         "ours": f"ℓ1 {l1_j:.3f} vs {l1_p:.3f} (ratio {ratio:.2f}); IoU {iou_j:.3f} vs {iou_p:.3f} ({where})",
          "criterion": f"ℓ1 ratio <= {c['s3_l1_ratio_max']:g} and IoU gain >= {c['s3_iou_gain_min']:g}",
-         "verdict": _verdict(ratio <= c["s3_l1_ratio_max"] and iou_j - iou_p >= c["s3_iou_gain_min"])},
+         "verdict": _verdict(maps_ok)},
+        {"system": "S3", "claim": "… also on the images the perturbation fools (our stricter reading: a perturbation "
+                                  "that fools fewer images keeps more benign maps trivially)",
+         "paper": "not reported separately (maps of fooled images look benign, Fig. 4)",
+         "ours": f"ℓ1 {lf_j:.3f} vs {lf_p:.3f} (ratio {ratio_f:.2f}); IoU {if_j:.3f} vs {if_p:.3f} on fooled images",
+         "criterion": f"ℓ1 ratio <= {c['s3_l1_ratio_max']:g} and IoU gain >= {c['s3_iou_gain_min']:g}",
+         "verdict": _verdict(fooled_ok)},
     ]
 
 

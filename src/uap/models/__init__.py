@@ -6,7 +6,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .densenet import densenet121
+from .densenet import DenseNet, Transition, densenet121
 from .resnet import resnet18
 from .vgg import vgg
 
@@ -50,9 +50,13 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 
 def hidden_layers(model: nn.Module) -> list[str]:
     """Names (for `get_submodule`) of the hidden layers probed by S4, from the input upwards:
-    ResNet: the stem and each stage; VGG: the last ReLU of each conv block."""
+    ResNet: the stem and each stage; VGG: the last ReLU of each conv block; DenseNet: the stem,
+    each transition and the final norm."""
     net = model.net if isinstance(model, Normalized) else model
     prefix = "net." if isinstance(model, Normalized) else ""
+    if isinstance(net, DenseNet):
+        trans = [f"body.{n}" for n, m in net.body.named_children() if isinstance(m, Transition)]
+        return [prefix + n for n in ["conv1", *trans, "bn"]]
     if hasattr(net, "layer1"):
         return [prefix + n for n in ("conv1", "layer1", "layer2", "layer3", "layer4")]
     if hasattr(net, "body"):
