@@ -163,7 +163,7 @@ def tables(universal: pd.DataFrame, losses: pd.DataFrame, jap: pd.DataFrame, *, 
     t6 = pd.concat([ce[["model", "method", "loss", "norm", "fooling_ratio", "l1", "iou", "target_success"]],
                     losses[["model", "method", "loss", "norm", "fooling_ratio", "l1", "iou", "target_success"]]],
                    ignore_index=True)
-    t4 = jap[["model", "method", "interpreter", "norm", "zeta", "fooling_ratio", "l1", "iou", "seconds"]]
+    t4 = jap[["model", "method", "interpreter", "norm", "zeta", "fooling_ratio", "l1", "iou", "max_norm", "seconds"]]
     return {"table2_fooling": t2, "table3_discrepancy": t3.reset_index(drop=True), "table4_image_dependent": t4,
             "table5_norms": t5.reset_index(drop=True), "table6_losses": t6}
 
