@@ -173,3 +173,18 @@ def test_jap_gives_one_bounded_perturbation_per_image(net):
     assert d.shape == x.shape
     assert (d.flatten(1).norm(dim=1) <= 0.5 + 1e-5).all()
     assert not torch.allclose(d[0], d[1])
+
+
+def test_rts_encoder_term_adds_to_the_interpretation_shift(net):
+    torch.manual_seed(0)
+    masker = SaliencyMasker(1, 4, width=4).eval()
+    for p in masker.parameters():
+        p.requires_grad_(False)
+    x, y = torch.rand(16, 1, 16, 16), torch.randint(0, 4, (16,))
+    kw = dict(generator_arch="unet", norm="l2", zeta=1.0, interpreter="rts", lam=0.1, delta=-0.8, steps=1,
+              batch_size=8, lr=1e-3, width=4, blocks=1, masker=masker)
+    torch.manual_seed(1)                                   # same generator weights in both runs
+    plain = train_juap(net, x, y, encoder_weight=0.0, gen=generator(3), **kw).history[0]["l_int"]
+    torch.manual_seed(1)
+    extra = train_juap(net, x, y, encoder_weight=1.0, gen=generator(3), **kw).history[0]["l_int"]
+    assert extra > plain > 0
