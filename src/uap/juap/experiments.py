@@ -68,8 +68,9 @@ def run_universal(model, xtr, ytr, xev, s3: dict, *, norm: str, masker, gen, dev
 
     u = s3["uap"]
     t0 = time.time()
-    res = deepfool_uap(model, xtr, s3["norms"][norm], delta=u["delta"], p=math.inf if norm == "linf" else 2,
-                       max_iter_df=u["max_iter"], overshoot=u["overshoot"], max_passes=u["max_passes"],
+    res = deepfool_uap(model, xtr[:u["images"]], s3["norms"][norm], delta=u["delta"],
+                       p=math.inf if norm == "linf" else 2, max_iter_df=u["max_iter"], overshoot=u["overshoot"],
+                       max_passes=u["max_passes"], num_classes_considered=u["num_classes"],
                        batch_size=u["batch_size"], generator=gen, device=device)
     record("UAP", "UAP", "-", "-", res.delta, time.time() - t0)
     for arch in s3["generators"]:
