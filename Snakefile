@@ -25,6 +25,7 @@ include: "workflow/rules/s4.smk"
 include: "workflow/rules/s2.smk"
 include: "workflow/rules/s1_analyses.smk"
 include: "workflow/rules/s1_universality.smk"
+include: "workflow/rules/s3.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"
 
@@ -45,6 +46,10 @@ localrules:
     upi_tables,
     figures_s2_upi,
     s1_analyses_stage,
+    figures_s3_juap,
+    s3_tables,
+    s4_stage,
+    s3_stage,
     data_stage,
     models_stage,
     attacks_stage,
@@ -103,11 +108,17 @@ rule s1_universality_stage:
         s1u_tables().values(),
 
 
+rule s3_stage:
+    input:
+        s3_runs().values(),
+
+
 rule report_stage:
     input:
         rules.models_table.output,
         rules.generalization_table.output,
         rules.claims_table.output,
+        s3_tables(),
 
 
 rule figures_stage:
@@ -117,3 +128,4 @@ rule figures_stage:
         rules.figures_s2_upi.output,
         rules.figures_s1_analyses.output,
         rules.figures_s1_universality.output,
+        rules.figures_s3_juap.output,

@@ -406,7 +406,8 @@ def cmd_claims(a, cfg):
     s2 = {"table1": a.s2_table1, "correlation": a.s2_correlation} if a.s2_table1 and a.s2_correlation else None
     df = claims_table(cfg, generalization=a.generalization, s4_layers=a.s4_layers, s4_images=a.s4_images,
                       s4_transfer=a.s4_transfer, s1a=s1a, s2=s2,
-                      s1u={"interpolation": a.s1_interpolation, "leakage": a.s1_leakage})
+                      s1u={"interpolation": a.s1_interpolation, "leakage": a.s1_leakage},
+                      s3={"juap_vs_plain": a.s3_juap_vs_plain} if a.s3_juap_vs_plain else None)
     write_csv(a.out, df)
     print(df.to_string(index=False))
 
@@ -414,7 +415,8 @@ def cmd_claims(a, cfg):
 # ----------------------------------------------------------------------------------------------- parser
 # Commands of other systems live beside their science: each module named here has a
 # `register(add)` that adds its subcommands with the `add` helper of build_parser.
-COMMAND_MODULES: tuple[str, ...] = ("uap.s1.commands", "uap.s1.universality_commands", "uap.upi.commands")
+COMMAND_MODULES: tuple[str, ...] = ("uap.s1.commands", "uap.s1.universality_commands", "uap.upi.commands",
+                                     "uap.juap.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -491,6 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--s1-transfer")
     s.add_argument("--s1-interpolation", help="S1 interpolation table (Tables 1, 2, 5, App. A.3)")
     s.add_argument("--s1-leakage", help="S1 linear-probe table (Table 4)")
+    s.add_argument("--s3-juap-vs-plain", help="S3: JUAP vs generative UAP table (s3-tables)")
     s.add_argument("--out", required=True)
     s = add("notebook", cmd_notebook, "run a figure notebook with papermill and render HTML")
     s.add_argument("--notebook", required=True)

@@ -126,3 +126,28 @@ def attack_success_rates(pred: torch.Tensor, target: torch.Tensor | int, labels:
     hits = ((pred == target) & keep).sum(1).float()
     n = keep.sum(1).float()
     return torch.where(n > 0, hits / n.clamp_min(1), torch.full_like(n, float("nan")))
+
+
+def normalize_maps(m: torch.Tensor) -> torch.Tensor:
+    """Per-image min–max scaling of attribution maps [B, H, W] to [0, 1] (constant maps → 0), so
+    that maps of different interpreters and models are compared on one scale."""
+    flat = m.detach().float().flatten(1)
+    lo, hi = flat.min(1, keepdim=True).values, flat.max(1, keepdim=True).values
+    return ((flat - lo) / (hi - lo).clamp_min(1e-12)).view_as(m)
+
+
+def map_l1(clean_maps: torch.Tensor, adv_maps: torch.Tensor) -> torch.Tensor:
+    """ℓ1 discrepancy of attribution maps (eq. 19 of 002_0c35d062ce311dce.txt), per image [B]:
+    ‖I(x̂) − I(x)‖₁ of the min–max normalised maps, divided by the number of pixels (so 0…1)."""
+    a, b = normalize_maps(clean_maps), normalize_maps(adv_maps)
+    return (a - b).abs().flatten(1).mean(1)
+
+
+def map_iou(clean_maps: torch.Tensor, adv_maps: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """IoU of binarised attribution maps (eq. 20), per image [B]: O(I) = normalised map ≥ threshold.
+    Two empty masks count as IoU 1."""
+    a = normalize_maps(clean_maps).flatten(1) >= threshold
+    b = normalize_maps(adv_maps).flatten(1) >= threshold
+    inter = (a & b).sum(1).float()
+    union = (a | b).sum(1).float()
+    return torch.where(union > 0, inter / union.clamp_min(1), torch.ones_like(union))

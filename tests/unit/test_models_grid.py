@@ -39,7 +39,7 @@ def test_normalized_wrapper_normalises_inside_the_model():
 def test_unknown_arch():
     with pytest.raises(KeyError, match="resnet50"):
         build_model("resnet50", in_channels=1, num_classes=2, width=2, image_size=8, mean=[0], std=[1])
-    assert set(MODELS) == {"resnet18", "vgg11", "vgg16", "vgg19", "mobilenet", "cnn2", "fcn2"}
+    assert set(MODELS) == {"resnet18", "vgg11", "vgg16", "vgg19", "mobilenet", "cnn2", "fcn2", "densenet121"}
 
 
 def test_resnet_width_scales_channels():

@@ -24,7 +24,7 @@ def test_every_rule_ran_and_wrote_log_and_benchmark(smoke_project):
              "sv_transfer", "figures_s1_constructed", "figures_s4_singular", "upi_attack", "upi_tables",
              "figures_s2_upi", "models_table", "locality", "shifts", "scaling", "transfer", "figures_s1_analyses",
              "interp_dataset", "interp_train", "interp_table", "leakage_probes", "diversity", "dynamics",
-             "figures_s1_universality"]
+             "figures_s1_universality", "s3_rts", "s3_juap", "s3_losses", "s3_jap", "s3_tables", "figures_s3_juap"]
     for rule in rules:
         assert f"rule {rule}:" in log, rule
     jobs = log.count("\nrule ") + log.count("\nlocalrule ") - 1          # minus `all`
@@ -32,7 +32,8 @@ def test_every_rule_ran_and_wrote_log_and_benchmark(smoke_project):
     benches = list((smoke_project / R / "benchmarks").rglob("*.tsv"))
     # 19 of the spine and S4; S2: +2 models, 4 upi_attack, tables, notebook; S1 analyses: +3 models, 8 jobs;
     # S1 universality: 13 jobs (its natural2 / robust_l2 models are counted with the S1 analyses)
-    assert len(logs) == len(benches) == jobs == 51
+    # S3: 7 jobs
+    assert len(logs) == len(benches) == jobs == 58
     for b in benches:
         assert "s\th:m:s" in b.read_text().splitlines()[0]
 
@@ -181,7 +182,8 @@ def test_claims_table(smoke_project):
     assert list(c.columns) == ["system", "claim", "paper", "ours", "criterion", "verdict"]
     # spine 1 + S4 3 + S2 3 + S1 analyses 8 (Table 7 (2), shifts (2), scaling, transfer, locality (2))
     # + S1 universality 4 (K, Table 5, cyclic labels, probes)
-    assert set(c.system) == {"S1", "S4", "S2"} and len(c) == 4 + 3 + 8 + 4
+    # + S3 3 (fooling ratio kept, maps closer, maps closer on fooled images)
+    assert set(c.system) == {"S1", "S2", "S3", "S4"} and len(c) == 4 + 3 + 8 + 4 + 3
     for word in ("Table 7", "shifts", "rises with t", "transfer better", "salient patches"):
         assert c.claim.str.contains(word).any(), word
     rows = c.set_index("claim")
@@ -223,6 +225,33 @@ def test_s1_leakage_diversity_dynamics(smoke_project):
     assert set(dyn.K) == {16, 64} and set(dyn.epoch) == {1, 2, 3} and dyn.base_acc.between(0, 1).all()
 
 
+def test_s3_tables(smoke_project):
+    tabs = smoke_project / R / "tables"
+    t2 = pd.read_csv(tabs / "s3_table2_fooling.csv")
+    methods = {"UAP", "R-GUAP", "U-GUAP"} | {f"{g}-JUAP-{i}" for g in "RU" for i in ("CAM", "GradCAM", "RTS")}
+    assert set(t2.method) == methods and t2.fooling_ratio.between(0, 1).all()
+    t3 = pd.read_csv(tabs / "s3_table3_discrepancy.csv")
+    assert set(t3.eval_interpreter) == {"cam", "gradcam", "rts"}
+    assert t3.l1.between(0, 1).all() and t3.iou.between(0, 1).all()
+    juap = t3[t3.method.str.contains("JUAP")]
+    assert all(m.endswith({"cam": "-CAM", "gradcam": "-GradCAM", "rts": "-RTS"}[i])
+               for m, i in zip(juap.method, juap.eval_interpreter))      # JUAP judged by the interpreter it attacked
+    t4 = pd.read_csv(tabs / "s3_table4_image_dependent.csv")
+    assert list(t4.method) == ["PGD", "JAP"] and (t4.max_norm <= 2.0 * (1 + 1e-5)).all()
+    t5 = pd.read_csv(tabs / "s3_table5_norms.csv")
+    assert set(t5.norm) == {"l2", "linf"}
+    t6 = pd.read_csv(tabs / "s3_table6_losses.csv")
+    assert set(t6.loss) == {"ce", "least_likely", "targeted"}
+    assert t6[t6.loss == "targeted"].target_success.between(0, 1).all()
+    for norm, zeta in (("l2", 2.0), ("linf", 0.15)):
+        d = load_file(str(smoke_project / R / "s3" / f"juap_natural_{norm}.safetensors"))
+        norms = d["delta"].flatten(1).norm(dim=1) if norm == "l2" else d["delta"].flatten(1).abs().amax(1)
+        assert d["delta"].shape[0] == 9 and (norms <= zeta * (1 + 1e-5)).all()
+        assert d["maps.benign.rts"].shape == (4, 28, 28)
+    rts = json.loads((smoke_project / R / "s3" / "rts_natural.json").read_text())
+    assert rts["metrics"]["loss_last"] < rts["metrics"]["loss_first"]
+
+
 def test_figures_and_html_rendered(smoke_project):
     figs = smoke_project / R / "figures"
     for name in ["s1_universal_l2.png", "s1_universal_linf.png", "s1_generalization.png", "s1_label_tables.png",
@@ -230,11 +259,12 @@ def test_figures_and_html_rendered(smoke_project):
                  "s2_table1.png", "s2_correlation.png", "s2_perturbations.png", "s2_maps.png",
                  "s1_models.png", "s1_scaling.png", "s1_transfer.png", "s1_locality_l2.png", "s1_locality_linf.png",
                  "s1_shifts_l2.png", "s1_shifts_linf.png",
-                 "s1u_interpolation.png", "s1u_leakage.png", "s1u_diversity.png", "s1u_dynamics.png"]:
+                 "s1u_interpolation.png", "s1u_leakage.png", "s1u_diversity.png", "s1u_dynamics.png",
+                 "s3_maps.png", "s3_jap_maps.png", "s3_fooling_discrepancy.png"]:
         data = (figs / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
     for nb, word in (("s1_constructed", "D_adv"), ("s4_singular", "singular"), ("s2_upi", "UPI-PCA"),
-                     ("s1_analyses", "Spatial invariance"), ("s1_universality", "Table 4")):
+                     ("s1_analyses", "Spatial invariance"), ("s1_universality", "Table 4"), ("s3_juap", "JUAP")):
         html = (smoke_project / R / "notebooks" / f"{nb}.html").read_text()
         assert word in html and "Traceback" not in html
 

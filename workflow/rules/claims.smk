@@ -7,6 +7,7 @@ rule claims_table:
         **s1a_tables(),
         s1_interpolation=f"{R}/s1/interpolation.csv",
         s1_leakage=f"{R}/s1/leakage_probes.csv",
+        s3_juap_vs_plain=f"{R}/tables/s3_juap_vs_plain.csv",
     output:
         table=f"{R}/tables/claims.csv",
     log:
@@ -26,4 +27,5 @@ rule claims_table:
         "--s1-models {input.s1_models} --s1-locality {input.s1_locality} --s1-shifts {input.s1_shifts} "
         "--s1-scaling {input.s1_scaling} --s1-transfer {input.s1_transfer} "
         "--s1-interpolation {input.s1_interpolation} --s1-leakage {input.s1_leakage} "
+        "--s3-juap-vs-plain {input.s3_juap_vs_plain} "
         "--out {output.table} > {log} 2>&1"

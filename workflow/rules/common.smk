@@ -176,12 +176,34 @@ def s1a_figures():
         for name in ["models", "scaling", "transfer"]
         + [f"{kind}_{n}" for kind in ("locality", "shifts") for n in NORMS]
     ]
+S3_MAIN = config["s3"]["models"][0]
+S3_NORM = config["s3"]["main_norm"]
+
+
+def s3_runs():
+    s = config["s3"]
+    return {
+        "juap": expand(f"{R}/s3/juap_{{m}}_{{n}}.csv", m=s["models"], n=list(s["norms"])),
+        "losses": f"{R}/s3/losses_{S3_MAIN}_{S3_NORM}.csv",
+        "jap": expand(f"{R}/s3/jap_{{m}}.csv", m=s["models"]),
+    }
+
+
+def s3_tables():
+    names = ("table2_fooling", "table3_discrepancy", "table4_image_dependent", "table5_norms",
+             "table6_losses", "juap_vs_plain")
+    return [f"{R}/tables/s3_{n}.csv" for n in names]
+
+
+def s3_figures():
+    return [f"{R}/figures/s3_{n}.png" for n in ("maps", "jap_maps", "fooling_discrepancy")]
 
 
 def final_targets():
     return [
         f"{R}/tables/claims.csv",
         f"{R}/notebooks/s4_singular.html",
+        f"{R}/notebooks/s3_juap.html",
         f"{R}/tables/generalization.csv",
         f"{R}/metrics.json",
         f"{R}/notebooks/s1_constructed.html",

@@ -74,3 +74,32 @@ rule figures_s2_upi:
     shell:
         "python -m uap notebook --config {params.cfg} --notebook {input.notebook} --run-dir {params.run_dir} "
         "--fig-dir {params.fig_dir} --out {output.notebook} --html {output.html} > {log} 2>&1"
+
+
+rule figures_s3_juap:
+    input:
+        tables=s3_tables(),
+        deltas=expand(
+            f"{R}/s3/juap_{{m}}_{{n}}.safetensors",
+            m=config["s3"]["models"],
+            n=list(config["s3"]["norms"]),
+        ),
+        jap=expand(f"{R}/s3/jap_{{m}}.safetensors", m=config["s3"]["models"]),
+        notebook="notebooks/s3_juap.ipynb",
+    output:
+        notebook=f"{R}/notebooks/s3_juap.ipynb",
+        html=f"{R}/notebooks/s3_juap.html",
+        figures=s3_figures(),
+    log:
+        f"{R}/logs/figures_s3_juap.log",
+    benchmark:
+        f"{R}/benchmarks/figures_s3_juap.tsv"
+    conda:
+        "../envs/notebook.yaml"
+    params:
+        cfg=cfg_slice(),
+        run_dir=parent_of("input", "tables", up=2),
+        fig_dir=parent_of("output", "figures"),
+    shell:
+        "python -m uap notebook --config {params.cfg} --notebook {input.notebook} --run-dir {params.run_dir} "
+        "--fig-dir {params.fig_dir} --out {output.notebook} --html {output.html} > {log} 2>&1"

@@ -35,3 +35,4 @@ def get_interpreter(name: str) -> Callable[..., torch.Tensor]:
 
 # Interpreter modules (each registers on import):
 from . import integrated_gradients, saliency  # noqa: E402,F401  (S2: "ig", "sg")
+from . import cam, gradcam, rts  # noqa: E402,F401  (S3)

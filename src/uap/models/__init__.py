@@ -6,6 +6,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .densenet import DenseNet, Transition, densenet121
 from .resnet import resnet18
 from .small import CNN2, FCN2, MobileNet
 from .vgg import vgg
@@ -27,6 +28,14 @@ class Normalized(nn.Module):
         """Penultimate representation (input to the linear head)."""
         return self.net.features(self.normalize(x))
 
+    def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """Last convolutional feature maps [B, K, h, w] (before the global average pool)."""
+        return self.net.feature_maps(self.normalize(x))
+
+    def logits_from_maps(self, maps: torch.Tensor) -> torch.Tensor:
+        """The head on feature maps: global average pool, then the linear layer."""
+        return self.net.linear(torch.nn.functional.adaptive_avg_pool2d(maps, 1).flatten(1))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.normalize(x))
 
@@ -35,6 +44,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "resnet18": lambda in_channels, num_classes, width, image_size: resnet18(in_channels, num_classes, width),
     "vgg11": lambda in_channels, num_classes, width, image_size: vgg("vgg11", in_channels, num_classes, width, image_size),
     "vgg16": lambda in_channels, num_classes, width, image_size: vgg("vgg16", in_channels, num_classes, width, image_size),
+    "densenet121": lambda in_channels, num_classes, width, image_size: densenet121(in_channels, num_classes, width),
     "vgg19": lambda in_channels, num_classes, width, image_size: vgg("vgg19", in_channels, num_classes, width, image_size),
     "mobilenet": MobileNet,
     "cnn2": CNN2,
@@ -44,9 +54,13 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 
 def hidden_layers(model: nn.Module) -> list[str]:
     """Names (for `get_submodule`) of the hidden layers probed by S4, from the input upwards:
-    ResNet: the stem and each stage; VGG: the last ReLU of each conv block."""
+    ResNet: the stem and each stage; VGG: the last ReLU of each conv block; DenseNet: the stem,
+    each transition and the final norm."""
     net = model.net if isinstance(model, Normalized) else model
     prefix = "net." if isinstance(model, Normalized) else ""
+    if isinstance(net, DenseNet):
+        trans = [f"body.{n}" for n, m in net.body.named_children() if isinstance(m, Transition)]
+        return [prefix + n for n in ["conv1", *trans, "bn"]]
     if hasattr(net, "layer1"):
         return [prefix + n for n in ("conv1", "layer1", "layer2", "layer3", "layer4")]
     if hasattr(net, "body"):

@@ -1,0 +1,189 @@
+"""S3 experiments (002_0c35d062ce311dce.txt): the runs behind the Tables II–VI analogues.
+
+run_universal  one (model, norm): DeepFool UAP, generative UAP (λ = 0) per generator, JUAP per
+               generator × interpreter; every perturbation evaluated under every interpreter
+run_losses     Table VI: R-JUAP-CAM with the least-likely (eq. 8) and targeted (eq. 9) losses, GUAP-C_t
+run_jap        Table IV: per-image PGD vs the image-dependent JAP under one interpreter
+tables         Tables II–VI from those CSVs
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import pandas as pd
+import torch
+
+from ..attacks import deepfool_uap
+from ..metrics import as_float, attack_success_rate, predict
+from ..threats import make_threat
+from ..train import untargeted_pgd
+from .evaluate import Evaluator
+from .jap import train_jap
+from .juap import train_juap
+
+GEN_PREFIX = {"resnet": "R", "unet": "U"}
+INTERP_NAME = {"cam": "CAM", "gradcam": "GradCAM", "rts": "RTS"}
+
+
+def _juap_kwargs(s3: dict, interpreter: str | None, masker, device) -> dict:
+    g, j = s3["generator"], s3["joint"]
+    lam = j["lam"][interpreter] if interpreter else 0.0
+    return dict(zeta=None, interpreter=interpreter, lam=lam, delta=j["delta"], steps=g["steps"],
+                batch_size=g["batch_size"], lr=g["lr"], width=g["width"], blocks=g["blocks"],
+                smooth_relu=j["smooth_relu"], masker=masker, encoder_weight=j["rts_encoder_weight"], device=device)
+
+
+def _generator_run(model, xtr, ytr, s3, *, arch, norm, interpreter, masker, gen, device, loss="ce",
+                   target_class=None):
+    kw = _juap_kwargs(s3, interpreter, masker, device)
+    kw["zeta"] = s3["norms"][norm]
+    name = f"{GEN_PREFIX[arch]}-{'JUAP-' + INTERP_NAME[interpreter] if interpreter else 'GUAP'}"
+    res = train_juap(model, xtr, ytr, generator_arch=arch, norm=norm, loss=loss, target_class=target_class, gen=gen,
+                     desc=name, **kw)
+    last = res.history[-10:]
+    print(f"{name} {norm} loss={loss}: {res.seconds:.1f}s, last l_cls {sum(h['l_cls'] for h in last) / len(last):.3f}, "
+          f"l_int {sum(h['l_int'] for h in last) / len(last):.4g}", flush=True)
+    return name, res
+
+
+def run_universal(model, xtr, ytr, xev, s3: dict, *, norm: str, masker, gen, device, n_panel: int):
+    """Returns (table, tensors): one row per perturbation with FR and ℓ1/IoU under every interpreter."""
+    interps = s3["interpreters"]
+    ev = Evaluator(model, xev, interps, masker=masker, device=device, iou_threshold=s3["iou_threshold"])
+    rows, deltas, names = [], [], []
+    tensors = {"x": ev.x[:n_panel].cpu()}
+    for i in interps:
+        tensors[f"maps.benign.{i}"] = ev.clean_maps[i][:n_panel]
+
+    def record(name, method, generator, attacked, delta, secs):
+        r = {"method": name, "kind": method, "generator": generator, "attacked_interpreter": attacked,
+             "norm": norm, "zeta": s3["norms"][norm], **ev(delta), "seconds": round(secs, 1)}
+        rows.append(r)
+        deltas.append(delta.cpu())
+        names.append(name)
+        for i, m in ev.example_maps(delta, n_panel).items():
+            tensors[f"maps.{name}.{i}"] = m
+        print(f"  {name}: " + ", ".join(f"{k}={v:.3f}" for k, v in r.items() if isinstance(v, float)), flush=True)
+
+    u = s3["uap"]
+    t0 = time.time()
+    res = deepfool_uap(model, xtr[:u["images"]], s3["norms"][norm], delta=u["delta"],
+                       p=math.inf if norm == "linf" else 2, max_iter_df=u["max_iter"], overshoot=u["overshoot"],
+                       max_passes=u["max_passes"], num_classes_considered=u["num_classes"],
+                       batch_size=u["batch_size"], generator=gen, device=device)
+    record("UAP", "UAP", "-", "-", res.delta, time.time() - t0)
+    for arch in s3["generators"]:
+        for interp in [None] + interps:
+            name, r = _generator_run(model, xtr, ytr, s3, arch=arch, norm=norm, interpreter=interp, masker=masker,
+                                     gen=gen, device=device)
+            record(name, "JUAP" if interp else "GUAP", arch, interp or "-", r.delta, r.seconds)
+    tensors["delta"] = torch.stack(deltas)
+    return pd.DataFrame(rows), tensors, names
+
+
+def run_losses(model, xtr, ytr, xev, s3: dict, *, norm: str, masker, gen, device):
+    """Table VI: R-JUAP-CAM (the paper's setting) with eqs. 8 and 9, and the targeted generative UAP."""
+    arch, interp = s3["generators"][0], "cam" if "cam" in s3["interpreters"] else s3["interpreters"][0]
+    ev = Evaluator(model, xev, [interp], masker=masker, device=device, iou_threshold=s3["iou_threshold"])
+    t = s3["losses"]["target_class"]
+    rows = []
+    for loss, attacked in (("least_likely", interp), ("targeted", interp), ("targeted", None)):
+        name, r = _generator_run(model, xtr, ytr, s3, arch=arch, norm=norm, interpreter=attacked, masker=masker,
+                                 gen=gen, device=device, loss=loss, target_class=t)
+        m = ev(r.delta)
+        adv = predict(model, ev.x, device=device, delta=r.delta)
+        rows.append({"method": f"{name}-{'Cmin' if loss == 'least_likely' else 'Ct'}", "loss": loss,
+                     "attacked_interpreter": attacked or "-", "eval_interpreter": interp, "norm": norm,
+                     "fooling_ratio": m["fooling_ratio"], "l1": m[f"l1_{interp}"], "iou": m[f"iou_{interp}"],
+                     "target_success": attack_success_rate(adv, t) if loss == "targeted" else float("nan"),
+                     "seconds": round(r.seconds, 1)})
+    return pd.DataFrame(rows)
+
+
+def run_jap(model, x, y, s3: dict, *, norm: str, masker, gen, device, n_panel: int):
+    """Table IV: per-image untargeted PGD vs JAP (eq. 17), both in the ζ-ball of `norm`."""
+    j = s3["jap"]
+    interp = j["interpreter"]
+    ev = Evaluator(model, x, [interp], masker=masker, device=device, iou_threshold=s3["iou_threshold"])
+    zeta = s3["norms"][norm]
+    t0 = time.time()
+    threat = make_threat(norm, zeta)
+    xf = as_float(x).to(device)
+    x_pgd = torch.cat([untargeted_pgd(model, xf[i:i + 256], y[i:i + 256].to(device), threat, s3["pgd"]["steps"],
+                                      s3["pgd"]["step_ratio"], gen) for i in range(0, len(xf), 256)])
+    d_pgd = (x_pgd - xf).cpu()
+    t_pgd = time.time() - t0
+    t0 = time.time()
+    d_jap = train_jap(model, x, y, norm=norm, zeta=zeta, interpreter=interp, lam=s3["joint"]["lam"][interp],
+                      delta=s3["joint"]["delta"], steps=j["steps"], lr=j["lr"], width=j["width"], chunk=j["chunk"],
+                      smooth_relu=s3["joint"]["smooth_relu"], masker=masker, gen=gen, device=device)
+    t_jap = time.time() - t0
+    rows, tensors = [], {"x": ev.x[:n_panel].cpu(), f"maps.benign.{interp}": ev.clean_maps[interp][:n_panel]}
+    for name, d, secs in (("PGD", d_pgd, t_pgd), ("JAP", d_jap, t_jap)):
+        m = ev(d)
+        rows.append({"method": name, "interpreter": interp, "norm": norm, "zeta": zeta,
+                     "fooling_ratio": m["fooling_ratio"], "l1": m[f"l1_{interp}"], "iou": m[f"iou_{interp}"],
+                     "max_norm": float(threat.norm(d).max()), "seconds": round(secs, 1), "images": len(x)})
+        tensors[f"maps.{name}.{interp}"] = ev.example_maps(d, n_panel)[interp]
+        tensors[f"delta.{name}"] = d[:n_panel]
+        print(f"  {name}: " + ", ".join(f"{k}={v:.3f}" for k, v in rows[-1].items() if isinstance(v, float)),
+              flush=True)
+    return pd.DataFrame(rows), tensors
+
+
+# --------------------------------------------------------------------------------------------- tables
+def _long(universal: pd.DataFrame, interps: list[str]) -> pd.DataFrame:
+    """One row per (perturbation, evaluated interpreter)."""
+    out = []
+    for i in interps:
+        t = universal[["model", "method", "kind", "generator", "attacked_interpreter", "norm", "zeta",
+                       "fooling_ratio"]].copy()
+        t["eval_interpreter"] = i
+        t["l1"], t["iou"] = universal[f"l1_{i}"], universal[f"iou_{i}"]
+        t["l1_fooled"], t["iou_fooled"] = universal[f"l1_fooled_{i}"], universal[f"iou_fooled_{i}"]
+        out.append(t)
+    return pd.concat(out, ignore_index=True)
+
+
+def tables(universal: pd.DataFrame, losses: pd.DataFrame, jap: pd.DataFrame, *, main_norm: str,
+           interps: list[str]) -> dict[str, pd.DataFrame]:
+    """Tables II–VI analogues. JUAP rows are evaluated under the interpreter they attacked; UAP
+    and GUAP rows (interpretation-blind) under every interpreter."""
+    long = _long(universal, interps)
+    relevant = long[(long.attacked_interpreter == "-") | (long.attacked_interpreter == long.eval_interpreter)]
+    main = universal[universal.norm == main_norm]
+    t2 = main[["model", "norm", "zeta", "method", "fooling_ratio"]].reset_index(drop=True)
+    t3 = relevant[relevant.norm == main_norm][["model", "norm", "eval_interpreter", "method", "fooling_ratio", "l1",
+                                               "iou", "l1_fooled", "iou_fooled"]].sort_values(["model", "eval_interpreter", "method"])
+    t5 = relevant[relevant.kind == "JUAP"][["model", "norm", "zeta", "method", "fooling_ratio", "l1", "iou"]]
+    ce = relevant[(relevant.norm == main_norm) & (relevant.eval_interpreter == losses.eval_interpreter.iloc[0])
+                  & (relevant.generator.isin([losses_generator(losses)]))]
+    ce = ce[ce.model == losses.model.iloc[0]]
+    ce = ce.assign(loss="ce", method=ce.method + "-CE", target_success=float("nan"))
+    t6 = pd.concat([ce[["model", "method", "loss", "norm", "fooling_ratio", "l1", "iou", "target_success"]],
+                    losses[["model", "method", "loss", "norm", "fooling_ratio", "l1", "iou", "target_success"]]],
+                   ignore_index=True)
+    t4 = jap[["model", "method", "interpreter", "norm", "zeta", "fooling_ratio", "l1", "iou", "max_norm", "seconds"]]
+    return {"table2_fooling": t2, "table3_discrepancy": t3.reset_index(drop=True), "table4_image_dependent": t4,
+            "table5_norms": t5.reset_index(drop=True), "table6_losses": t6}
+
+
+def losses_generator(losses: pd.DataFrame) -> str:
+    first = str(losses.method.iloc[0])
+    return {v: k for k, v in GEN_PREFIX.items()}[first.split("-")[0]]
+
+
+def juap_vs_plain(universal: pd.DataFrame, norm: str) -> pd.DataFrame:
+    """JUAP against the generative UAP of the same model and generator, under the attacked interpreter."""
+    u = universal[universal.norm == norm]
+    rows = []
+    for _, j in u[u.kind == "JUAP"].iterrows():
+        g = u[(u.kind == "GUAP") & (u.model == j.model) & (u.generator == j.generator)].iloc[0]
+        i = j.attacked_interpreter
+        rows.append({"model": j.model, "generator": j.generator, "interpreter": i,
+                     "fr_juap": j.fooling_ratio, "fr_plain": g.fooling_ratio, "l1_juap": j[f"l1_{i}"],
+                     "l1_plain": g[f"l1_{i}"], "iou_juap": j[f"iou_{i}"], "iou_plain": g[f"iou_{i}"],
+                     "l1_fooled_juap": j[f"l1_fooled_{i}"], "l1_fooled_plain": g[f"l1_fooled_{i}"],
+                     "iou_fooled_juap": j[f"iou_fooled_{i}"], "iou_fooled_plain": g[f"iou_fooled_{i}"]})
+    return pd.DataFrame(rows)

@@ -1,0 +1,190 @@
+"""S3 (JUAP): interpreters on tiny models, RTS training, generator norm bound, joint loss switch,
+map metrics, smoothed ReLU gradient, image-dependent generators."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from uap.interpret import INTERPRETERS, get_interpreter
+from uap.interpret.rts import SaliencyMasker, alternative, rts_loss, train_masker
+from uap.interpret.smooth_relu import relu_grad_surrogate, smooth_relu_gradient
+from uap.juap import build_generator, classifier_loss, interpretation_shift, joint_loss, scale_to_norm, train_juap
+from uap.juap.jap import train_jap
+from uap.metrics import map_iou, map_l1
+from uap.models import build_model
+from uap.utils import generator
+
+from helpers_uap import tiny_resnet
+
+
+def _frozen(m):
+    m.eval()
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+@pytest.fixture(scope="module")
+def net():
+    return _frozen(tiny_resnet(num_classes=4, image_size=16, logit_scale=20.0))
+
+
+def test_registry_has_s3_interpreters():
+    assert {"cam", "gradcam", "rts"} <= set(INTERPRETERS)
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "densenet121"])
+def test_cam_equals_gradcam_up_to_scale_for_gap_linear_head(arch):
+    torch.manual_seed(0)
+    m = _frozen(build_model(arch, in_channels=1, num_classes=5, width=2, image_size=16, mean=[0.5], std=[0.25]))
+    x = torch.rand(6, 1, 16, 16)
+    t = torch.randint(0, 5, (6,))
+    cam = get_interpreter("cam")(m, x, t, upsample_to_input=False)
+    grad = get_interpreter("gradcam")(m, x, t, upsample_to_input=False)
+    v = cam.shape[-1] * cam.shape[-2]
+    assert cam.abs().max() > 0
+    torch.testing.assert_close(grad * v, cam, rtol=1e-4, atol=1e-5)
+    # and the class matters: another class gives another map
+    other = get_interpreter("cam")(m, x, (t + 1) % 5, upsample_to_input=False)
+    assert not torch.allclose(other, cam)
+    # full-size maps
+    assert get_interpreter("gradcam")(m, x, t).shape == (6, 16, 16)
+
+
+def test_cam_differentiable_in_input_only_with_create_graph(net):
+    x = torch.rand(3, 1, 16, 16, requires_grad=True)
+    t = torch.zeros(3, dtype=torch.long)
+    for name in ("cam", "gradcam"):
+        m = get_interpreter(name)(net, x, t, create_graph=True)
+        (g,) = torch.autograd.grad(m.pow(2).sum(), x)
+        assert g.abs().sum() > 0
+        assert not get_interpreter(name)(net, x, t).requires_grad
+
+
+def test_rts_training_lowers_its_loss(net):
+    gen = generator(0)
+    x = torch.rand(64, 1, 16, 16)
+    torch.manual_seed(0)
+    masker = SaliencyMasker(1, 4, width=4)
+    c = net(x).argmax(1)
+    alt = alternative(x, generator(1))
+    kw = dict(tv=0.01, area=1.0, destroy=5.0, destroy_power=0.3)
+
+    def loss():
+        masker.eval()
+        with torch.no_grad():
+            return float(rts_loss(net, masker(x, c), x, c, alt, **kw))
+
+    before = loss()
+    train_masker(net, x, masker, steps=40, batch_size=32, lr=3e-3, gen=gen, **kw)
+    after = loss()
+    assert after < before - 0.05
+    maps = get_interpreter("rts")(net, x[:5], c[:5], masker=masker)
+    assert maps.shape == (5, 16, 16) and maps.min() >= 0 and maps.max() <= 1
+
+
+@pytest.mark.parametrize("arch", ["resnet", "unet"])
+@pytest.mark.parametrize("norm,zeta", [("l2", 0.7), ("linf", 0.05)])
+def test_generator_output_respects_norm_bound(arch, norm, zeta):
+    torch.manual_seed(0)
+    g = build_generator(arch, 3, width=4, blocks=1)
+    n = torch.rand(2, 3, 20, 20)
+    out = g(n)
+    assert out.shape == n.shape
+    d = scale_to_norm(out * 100, norm, zeta)                  # large raw outputs are scaled down …
+    p = 2 if norm == "l2" else math.inf
+    norms = d.flatten(1).norm(p=p, dim=1)
+    assert (norms <= zeta * (1 + 1e-5)).all()
+    torch.testing.assert_close(norms, torch.full_like(norms, zeta))
+    small = torch.full((1, 3, 4, 4), 1e-4)                      # … and small ones are left alone (min(1, ·))
+    torch.testing.assert_close(scale_to_norm(small, norm, zeta), small)
+
+
+def test_joint_loss_switches_terms_at_delta():
+    delta, lam = -0.8, 0.5
+    for value, expect_grad in ((-0.5, 1.0), (-1.2, 0.0)):
+        l_cls = torch.tensor(value, requires_grad=True)
+        l_int = torch.tensor(2.0, requires_grad=True)
+        total = joint_loss(l_cls, l_int, delta, lam)
+        total.backward()
+        assert float(l_cls.grad) == expect_grad
+        assert float(l_int.grad) == lam
+        assert float(total.detach()) == pytest.approx(max(value, delta) + lam * 2.0)
+
+
+def test_classifier_losses_follow_eqs_7_to_9():
+    logits = torch.tensor([[4.0, 0.0, -4.0]])
+    y = torch.tensor([0])
+    ce_true = torch.nn.functional.cross_entropy(logits, y)
+    assert float(classifier_loss(logits, "ce", y)) == pytest.approx(-math.log(float(ce_true)))
+    ce2 = torch.nn.functional.cross_entropy(logits, torch.tensor([2]))
+    assert float(classifier_loss(logits, "targeted", torch.tensor([2]))) == pytest.approx(math.log(float(ce2)))
+    with pytest.raises(KeyError):
+        classifier_loss(logits, "hinge", y)
+    a, b = torch.zeros(2, 3, 3), torch.ones(2, 3, 3)
+    assert float(interpretation_shift(b, a)) == pytest.approx(3.0)
+
+
+def test_map_metrics():
+    a = torch.zeros(2, 4, 4)
+    a[:, :2] = 1.0
+    assert torch.allclose(map_l1(a, a * 5 + 1), torch.zeros(2))        # scale/shift invariant
+    assert torch.allclose(map_iou(a, a), torch.ones(2))
+    b = torch.zeros(2, 4, 4)
+    b[:, 2:] = 1.0
+    assert torch.allclose(map_l1(a, b), torch.ones(2))
+    assert torch.allclose(map_iou(a, b), torch.zeros(2))
+    c = torch.zeros(2, 4, 4)
+    c[:, 1:3] = 1.0
+    assert torch.allclose(map_iou(a, c), torch.full((2,), 1 / 3))
+
+
+def test_smooth_relu_gives_second_order_signal():
+    s = torch.tensor([-0.5, -0.001, 0.001, 0.5])
+    a = relu_grad_surrogate(s)
+    assert a[0] < 0.01 and a[-1] > 0.99 and (a >= 0).all() and (a <= 1).all()
+    x = torch.tensor([0.003, -0.004], requires_grad=True)
+    for smooth, nonzero in ((False, False), (True, True)):
+        with smooth_relu_gradient(enabled=smooth):
+            y = torch.nn.functional.relu(x).sum()
+            (g,) = torch.autograd.grad(y, x, create_graph=True)
+            (h,) = torch.autograd.grad(g.sum(), x, allow_unused=True) if g.requires_grad else (None,)
+        got = h is not None and h.abs().sum() > 0
+        assert got == nonzero
+    assert torch.nn.functional.relu(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]   # restored
+
+
+def test_juap_and_guap_train_and_respect_budget(net):
+    gen = generator(0)
+    x, y = torch.rand(32, 1, 16, 16), torch.randint(0, 4, (32,))
+    for interp, lam in ((None, 0.0), ("gradcam", 0.1)):
+        r = train_juap(net, x, y, generator_arch="resnet", norm="linf", zeta=0.1, interpreter=interp, lam=lam,
+                       delta=-0.8, steps=3, batch_size=8, lr=1e-3, width=4, blocks=1, gen=gen)
+        assert r.delta.shape == (1, 16, 16) and float(r.delta.abs().max()) <= 0.1 + 1e-6
+        assert len(r.history) == 3 and (r.history[-1]["l_int"] > 0) == (interp is not None)
+
+
+def test_jap_gives_one_bounded_perturbation_per_image(net):
+    x, y = torch.rand(5, 1, 16, 16), torch.randint(0, 4, (5,))
+    d = train_jap(net, x, y, norm="l2", zeta=0.5, interpreter="cam", lam=0.1, delta=-0.8, steps=3, chunk=3,
+                  gen=generator(0))
+    assert d.shape == x.shape
+    assert (d.flatten(1).norm(dim=1) <= 0.5 + 1e-5).all()
+    assert not torch.allclose(d[0], d[1])
+
+
+def test_rts_encoder_term_adds_to_the_interpretation_shift(net):
+    torch.manual_seed(0)
+    masker = SaliencyMasker(1, 4, width=4).eval()
+    for p in masker.parameters():
+        p.requires_grad_(False)
+    x, y = torch.rand(16, 1, 16, 16), torch.randint(0, 4, (16,))
+    kw = dict(generator_arch="unet", norm="l2", zeta=1.0, interpreter="rts", lam=0.1, delta=-0.8, steps=1,
+              batch_size=8, lr=1e-3, width=4, blocks=1, masker=masker)
+    torch.manual_seed(1)                                   # same generator weights in both runs
+    plain = train_juap(net, x, y, encoder_weight=0.0, gen=generator(3), **kw).history[0]["l_int"]
+    torch.manual_seed(1)
+    extra = train_juap(net, x, y, encoder_weight=1.0, gen=generator(3), **kw).history[0]["l_int"]
+    assert extra > plain > 0
