@@ -110,6 +110,23 @@ def test_power_method_converges_to_top_right_singular_vector():
         assert r.curve[-1] == pytest.approx(float(s[0] ** 2) / 6, rel=1e-3)   # Rayleigh quotient → σ₁²/n
 
 
+def test_accumulated_power_method_uses_every_minibatch():
+    """With minibatches of 2 of the 6 rows and a single epoch, the accumulated method still returns
+    the top singular vector of the whole G: a power method on the last minibatch alone would not."""
+    m, x = _model("fcn2", width=2), _images(n=6)
+    t = m(x).argmax(1)
+    dist = MapDistance(m, "sg", softplus_beta=5.0)
+    z = 0.05 * torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(3))
+    G = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5).double()
+    _, s, vh = torch.linalg.svd(G)
+    r = upi_pca(m, x, t, interpreter="sg", eps=0.7, epochs=1, batch_size=2, noise_ratio=0.1, alpha=None,
+                softplus_beta=5.0, fixed_noise=z[0], generator=torch.Generator().manual_seed(0))
+    assert abs(float(r.delta.flatten().double() @ vh[0]) / 0.7) > 0.999
+    assert r.curve[-1] == pytest.approx(float(s[0] ** 2) / 6, rel=1e-3)
+    worst = min(abs(float(torch.linalg.svd(G[i:i + 2])[2][0] @ vh[0])) for i in (0, 2, 4))
+    assert worst < 0.99                                            # minibatch directions differ from G's
+
+
 def test_upi_attacks_respect_budget_beat_noise_and_do_not_mutate():
     m, x = _model(), _images(n=16)
     x0 = x.clone()

@@ -8,9 +8,15 @@ Rows G_i, at a Gaussian point x_i + Z (the gradient of D vanishes at Z = 0):
   (`pgd_steps` normalised steps of pgd_step_ratio·ε from z, projected onto the ε-ball).
 Rows are unit vectors so that every image weighs the same in G (raw gradient norms of
 ℓ1-normalised maps differ by orders of magnitude between images).
-Update (Oja form of Algorithm 2's δ ← δ + α/|B| Σ (δᵀG_i) G_i): u = (1/|B|) Σ (δᵀG_i) G_i, then
-δ ← ε·(δ/ε + α·u/‖u‖)/‖·‖; α = None is the plain power iteration δ ← ε·u/‖u‖. The sign is then
-chosen as the one (±δ) that perturbs the maps more.
+Two updates (`alpha`):
+- alpha = None (default), the accumulated power method: the second moment C = Σ G_iᵀG_i of every row
+  seen so far (d×d; every minibatch, every noise draw) is kept, one warm-started power step
+  δ ← ε·Cδ/‖Cδ‖ follows each minibatch, and power steps on the final C run to convergence, so δ is
+  the top right singular vector of the whole sampled G (Prop. 2), not of the last minibatch.
+- alpha > 0, Algorithm 2 as written (an Oja step): δ ← δ + α/|B| Σ (δᵀG_i) G_i, then δ is put back
+  on the ε-sphere. Each step only rotates δ by a fraction of its own size, so the estimate forgets old
+  minibatches at a rate set by α and needs many minibatches to converge.
+The sign is then chosen as the one (±δ) that perturbs the maps more.
 """
 from __future__ import annotations
 
@@ -40,15 +46,30 @@ def gradient_rows(dist: MapDistance, x, target, z, *, variant: str, eps: float, 
     return rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
-def power_step(delta: torch.Tensor, rows: torch.Tensor, eps: float, alpha: float | None) -> tuple[torch.Tensor, float]:
-    """One (Oja) power step on M = GᵀG/|B| for the flat direction delta [d]; returns (δ, δᵀMδ/‖δ‖²)."""
+def power_step(delta: torch.Tensor, rows: torch.Tensor, eps: float, alpha: float) -> tuple[torch.Tensor, float]:
+    """One Oja step of Algorithm 2 on M = GᵀG/|B| for the flat direction delta [d], back on the
+    ε-sphere; returns (δ, δᵀMδ/‖δ‖²)."""
     v = delta / delta.norm().clamp_min(1e-12)
-    proj = rows @ v                                    # δᵀG_i (per unit δ)
-    u = rows.T @ proj / rows.shape[0]                  # M v
-    rayleigh = float(v @ u)
-    u = u / u.norm().clamp_min(1e-12)
-    new = u if alpha is None else v + alpha * u
-    return eps * new / new.norm().clamp_min(1e-12), rayleigh
+    u = rows.T @ (rows @ v) / rows.shape[0]            # M v = 1/|B| Σ (vᵀG_i) G_i
+    new = v + alpha * u
+    return eps * new / new.norm().clamp_min(1e-12), float(v @ u)
+
+
+def power_iterate(cov: torch.Tensor, delta: torch.Tensor, eps: float, iters: int = 1,
+                  tol: float = 0.0) -> tuple[torch.Tensor, float]:
+    """`iters` power steps δ ← ε·Cδ/‖Cδ‖ on a symmetric PSD C [d, d] (stops early once consecutive
+    unit directions agree to 1 − tol); returns (δ, Rayleigh quotient of the last direction)."""
+    v = delta / delta.norm().clamp_min(1e-12)
+    rayleigh = 0.0
+    for _ in range(iters):
+        u = cov @ v
+        rayleigh = float(v @ u)
+        new = u / u.norm().clamp_min(1e-12)
+        done = tol > 0 and float(new @ v) > 1 - tol
+        v = new
+        if done:
+            break
+    return eps * v, rayleigh
 
 
 def upi_pca(model, x: torch.Tensor, target: torch.Tensor, *, interpreter: str, eps: float, epochs: int,
@@ -56,7 +77,8 @@ def upi_pca(model, x: torch.Tensor, target: torch.Tensor, *, interpreter: str, e
             pgd_steps: int = 5, pgd_step_ratio: float = 0.5, interp_options: dict | None = None,
             softplus_beta: float | None = None, fixed_noise: torch.Tensor | None = None,
             generator: torch.Generator | None = None, device="cpu", desc: str | None = None) -> UPIResult:
-    """x: [n, C, H, W] in [0,1]; target: [n]. Returns δ with ‖δ‖₂ = ε.
+    """x: [n, C, H, W] in [0,1]; target: [n]. Returns δ with ‖δ‖₂ = ε. `curve`: the mean Rayleigh
+    quotient per epoch (and, with alpha None, the top eigenvalue of the final C/rows as last entry).
 
     fixed_noise: a Z [C, H, W] used at every step instead of fresh draws; with a full batch G is
     then one fixed matrix and the method is the exact power method (the test against an SVD)."""
@@ -71,6 +93,8 @@ def upi_pca(model, x: torch.Tensor, target: torch.Tensor, *, interpreter: str, e
     delta = torch.randn(x[0].numel(), generator=generator).to(device)
     delta = eps * delta / delta.norm()
     steps = -(-n // batch_size)
+    cov = torch.zeros(delta.numel(), delta.numel(), device=device) if alpha is None else None
+    seen = 0
     curve = []
     bar = progress(total=epochs * steps, desc=desc or f"UPI-PCA-{variant.upper()}", unit="step")
     for _ in range(epochs):
@@ -83,12 +107,21 @@ def upi_pca(model, x: torch.Tensor, target: torch.Tensor, *, interpreter: str, e
             else:
                 z = fixed_noise.view(1, *shape).to(device)
             rows = gradient_rows(dist, x[idx], target[idx], z, variant=variant, eps=eps, pgd_steps=pgd_steps,
-                                 pgd_step_ratio=pgd_step_ratio)
-            delta, r = power_step(delta, rows.detach(), eps, alpha)
+                                 pgd_step_ratio=pgd_step_ratio).detach()
+            if cov is None:
+                delta, r = power_step(delta, rows, eps, alpha)
+            else:
+                cov += rows.T @ rows
+                seen += rows.shape[0]
+                delta, _ = power_iterate(cov, delta, eps)
+                r = float((rows @ (delta / eps)).pow(2).mean())   # this minibatch's δᵀMδ/‖δ‖²
             rq += r * len(idx)
             bar.update(1)
         curve.append(rq / n)
     bar.close()
+    if cov is not None:   # converge on everything seen (the warm start makes this a few steps)
+        delta, top = power_iterate(cov / seen, delta, eps, iters=500, tol=1e-10)
+        curve.append(top)
     d4 = project_l2(delta.view(1, *shape), eps)
     d4, sign = pick_sign(model, dist, x[:batch_size], target[:batch_size], d4)
     return UPIResult(d4[0].cpu(), torch.tensor(curve),
