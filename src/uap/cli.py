@@ -91,9 +91,23 @@ def cmd_train(a, cfg):
     test, _ = _load_split(a.data_dir, "test")
     if m.get("train_subset") and m["train_subset"] < len(train):   # e.g. costly adversarial training on a CPU
         train, _ = _eval_subset(train, m["train_subset"], m["seed"])
+    if m.get("labels", "coarse") == "fine":
+        train, test, meta = _fine_labels(train, test, meta, a.model)
     _fit_and_save(m, meta, train.x, train.y, test, m["train"], seed=m["seed"], cfg=cfg, device=device,
                   checkpoint=a.checkpoint, out=a.out, desc=a.model, adversarial=m.get("adversarial"),
                   meta={"name": a.model, "config": m, "dataset": meta["dataset"]})
+
+
+def _fine_labels(train, test, meta: dict, name: str):
+    """The splits relabelled with their sub-class labels (`y_fine`, e.g. CIFAR-100's 100 classes)."""
+    from .data import ImageData
+    if "y_fine" not in train.extra or "y_fine" not in test.extra:
+        raise SystemExit(f"error: config.models.{name}.labels is 'fine' but dataset {meta['dataset']!r} has no "
+                         "sub-class labels (y_fine); use labels: coarse")
+    k = int(max(train.extra["y_fine"].max(), test.extra["y_fine"].max())) + 1
+    names = [f"fine_{i}" for i in range(k)]
+    relabel = lambda d: ImageData(d.x, d.extra["y_fine"], names, {"y_coarse": d.y})   # noqa: E731
+    return relabel(train), relabel(test), {**meta, "classes": names, "num_classes": k, "labels": "fine"}
 
 
 def cmd_pgd(a, cfg):

@@ -86,6 +86,14 @@ def _check_semantics(cfg: dict, given: set | None = None) -> None:
     fine = cfg.get("diversity", {}).get("fine_model") if "diversity" in given else None
     if fine and fine not in cfg["models"]:
         raise ConfigError(f"config.diversity.fine_model: {fine!r} is not a key of config.models")
+    if fine and cfg["models"][fine].get("labels") != "fine":
+        raise ConfigError(f"config.diversity.fine_model: model {fine!r} is not trained on sub-class labels "
+                          f"(set config.models.{fine}.labels: fine)")
+    from .data import FINE_LABELS
+    for name, m in cfg["models"].items():
+        if m.get("labels") == "fine" and cfg.get("data", {}).get("dataset") not in FINE_LABELS:
+            raise ConfigError(f"config.models.{name}.labels: 'fine' needs a dataset with sub-class labels "
+                              f"({', '.join(sorted(FINE_LABELS))}), not {cfg.get('data', {}).get('dataset')!r}")
     if c and c.get("group_size", 1) > c.get("source_size", 1):
         raise ConfigError("config.constructed.group_size: larger than constructed.source_size")
 

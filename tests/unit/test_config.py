@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MIN_MODELS = {"natural": {"arch": "resnet18"}}
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "config/smoke.yaml", "config/cifar10.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "config/smoke.yaml", "config/cifar10.yaml", "config/cifar100.yaml"])
 def test_shipped_configs_validate(name):
     path = ROOT / name
     if not path.is_file():

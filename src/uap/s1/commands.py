@@ -57,9 +57,10 @@ def cmd_models_table(a, cfg):
         training = adv["norm"] if adv else "standard"
         threats = [(adv["norm"], adv["eps"])] if adv else natural_threats
         ref = table7_reference(dmeta["dataset"], training)
+        labels = sub.extra["y_fine"] if meta["config"].get("labels") == "fine" else sub.y   # a sub-class model
         for norm, eps in threats:
             t0 = time.time()
-            acc = robust_accuracy(model, sub.x, sub.y, make_threat(norm, eps), steps=r["steps"],
+            acc = robust_accuracy(model, sub.x, labels, make_threat(norm, eps), steps=r["steps"],
                                   step_ratio=r["step_ratio"], generator=generator(cfg["seed"] + 601), device=device)
             rows.append({"model": meta["name"], "arch": meta["model"]["arch"], "width": meta["model"]["width"],
                          "seed": meta["seed"], "training": training, "train_eps": adv["eps"] if adv else None,
