@@ -132,6 +132,10 @@ def test_s2_tables_and_perturbations(smoke_project):
     assert len(cc) == n * n and cc.correlation.between(0, 1 + 1e-6).all()
     assert (cc[(cc.model_a == cc.model_b) & (cc.interpreter_a == cc.interpreter_b) & (cc.method_a == cc.method_b)]
             .correlation.round(5) == 1).all()
+    own = pd.read_csv(upi / "claims.csv")                      # the run's S2 rows, as in tables/claims.csv
+    main = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
+    assert len(own) == 3 and set(own.verdict) <= {"reproduced", "not reproduced", "not measured"}
+    assert list(own.ours) == list(main[main.system == "S2"].ours)
 
 
 def test_s1_models_table(smoke_project):

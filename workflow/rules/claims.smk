@@ -1,10 +1,10 @@
 rule claims_table:
     input:
-        generalization=rules.generalization_table.output.table,
         **s4_tables(),
+        **s1a_tables(),
+        generalization=rules.generalization_table.output.table,
         s2_table1=s2_tables()["table1"],
         s2_correlation=s2_tables()["correlation"],
-        **s1a_tables(),
         s1_interpolation=f"{R}/s1/interpolation.csv",
         s1_leakage=f"{R}/s1/leakage_probes.csv",
         s3_juap_vs_plain=f"{R}/tables/s3_juap_vs_plain.csv",

@@ -101,7 +101,10 @@ def s4_tables():
 
 
 def s4_figures():
-    return [f"{R}/figures/s4_{name}.png" for name in ("layers", "images", "q", "transfer", "perturbations")]
+    return [
+        f"{R}/figures/s4_{name}.png"
+        for name in ("layers", "images", "q", "transfer", "perturbations")
+    ]
 
 
 def s2_inputs():
@@ -118,6 +121,7 @@ def s2_tables():
         "table1": f"{R}/upi/table1.csv",
         "table2": f"{R}/upi/table2.csv",
         "correlation": f"{R}/upi/cross_correlation.csv",
+        "upi_claims": f"{R}/upi/claims.csv",
     }
 
 
@@ -176,6 +180,8 @@ def s1a_figures():
         for name in ["models", "scaling", "transfer"]
         + [f"{kind}_{n}" for kind in ("locality", "shifts") for n in NORMS]
     ]
+
+
 S3_MAIN = config["s3"]["models"][0]
 S3_NORM = config["s3"]["main_norm"]
 
@@ -183,20 +189,30 @@ S3_NORM = config["s3"]["main_norm"]
 def s3_runs():
     s = config["s3"]
     return {
-        "juap": expand(f"{R}/s3/juap_{{m}}_{{n}}.csv", m=s["models"], n=list(s["norms"])),
+        "juap": expand(
+            f"{R}/s3/juap_{{m}}_{{n}}.csv", m=s["models"], n=list(s["norms"])
+        ),
         "losses": f"{R}/s3/losses_{S3_MAIN}_{S3_NORM}.csv",
         "jap": expand(f"{R}/s3/jap_{{m}}.csv", m=s["models"]),
     }
 
 
 def s3_tables():
-    names = ("table2_fooling", "table3_discrepancy", "table4_image_dependent", "table5_norms",
-             "table6_losses", "juap_vs_plain")
+    names = (
+        "table2_fooling",
+        "table3_discrepancy",
+        "table4_image_dependent",
+        "table5_norms",
+        "table6_losses",
+        "juap_vs_plain",
+    )
     return [f"{R}/tables/s3_{n}.csv" for n in names]
 
 
 def s3_figures():
-    return [f"{R}/figures/s3_{n}.png" for n in ("maps", "jap_maps", "fooling_discrepancy")]
+    return [
+        f"{R}/figures/s3_{n}.png" for n in ("maps", "jap_maps", "fooling_discrepancy")
+    ]
 
 
 def final_targets():

@@ -43,7 +43,8 @@ rule upi_tables:
     conda:
         "../envs/torch.yaml"
     params:
-        cfg=cfg_slice("data", "upi"),
+        cfg=cfg_slice("data", "upi", "claims"),
     shell:
         "python -m uap upi-tables --config {params.cfg} --tables {input.tables} --deltas {input.deltas} "
-        "--table1 {output.table1} --table2 {output.table2} --correlation {output.correlation} > {log} 2>&1"
+        "--table1 {output.table1} --table2 {output.table2} --correlation {output.correlation} "
+        "--claims {output.upi_claims} > {log} 2>&1"
