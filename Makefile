@@ -7,8 +7,8 @@ CORES ?= all
 reproduce: ## set up, then run the full default DAG (config.yaml, Fashion-MNIST)
 	bash workflow/scripts/setup.sh
 	snakemake --cores $(CORES)
-	# S2's Tables 1/2 also on the offline MNIST subset (the paper's dataset), into results/mnist5k/
-	snakemake s2_stage --cores $(CORES) --config run=mnist5k 'data={dataset: mnist5k}'
+	# S2's Tables 1/2 and its notebook also on the offline MNIST subset (the paper's dataset), into results/mnist5k/
+	snakemake s2_stage figures_s2_upi --cores $(CORES) --config run=mnist5k 'data={dataset: mnist5k}'
 
 test: ## set up (incl. a local one-node SLURM), then run the whole test suite
 	bash workflow/scripts/setup.sh --with-slurm

@@ -55,7 +55,6 @@ rule figures_s2_upi:
     input:
         **s2_tables(),
         deltas=s2_inputs()["deltas"],
-        claims=f"{R}/tables/claims.csv",
         notebook="notebooks/s2_upi.ipynb",
     output:
         notebook=f"{R}/notebooks/s2_upi.ipynb",
