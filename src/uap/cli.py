@@ -417,9 +417,8 @@ def cmd_claims(a, cfg):
     if a.s1_models:
         s1a = {"models": a.s1_models, "locality": a.s1_locality, "shifts": a.s1_shifts, "scaling": a.s1_scaling,
                "transfer": a.s1_transfer}
-    s2 = {"table1": a.s2_table1, "correlation": a.s2_correlation} if a.s2_table1 and a.s2_correlation else None
     df = claims_table(cfg, generalization=a.generalization, s4_layers=a.s4_layers, s4_images=a.s4_images,
-                      s4_transfer=a.s4_transfer, s1a=s1a, s2=s2,
+                      s4_transfer=a.s4_transfer, s1a=s1a, s2_claims=a.s2_claims,
                       s1u={"interpolation": a.s1_interpolation, "leakage": a.s1_leakage},
                       s3={"juap_vs_plain": a.s3_juap_vs_plain} if a.s3_juap_vs_plain else None)
     write_csv(a.out, df)
@@ -498,8 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--s4-layers", nargs="+", required=True)
     s.add_argument("--s4-images", required=True)
     s.add_argument("--s4-transfer", required=True)
-    s.add_argument("--s2-table1", help="S2 Table 1 analogue (s2_table1.csv)")
-    s.add_argument("--s2-correlation", help="S2 cross-correlation of perturbations")
+    s.add_argument("--s2-claims", help="S2 claims rows, as upi-tables writes them (upi/claims.csv)")
     s.add_argument("--s1-models", help="S1 Table 7 analogue (models.csv)")
     s.add_argument("--s1-locality", nargs="*", default=[])
     s.add_argument("--s1-shifts", nargs="*", default=[])
