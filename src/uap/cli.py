@@ -521,15 +521,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .config import ConfigError, load_config
-    from .data import DatasetUnavailable
+    from .config import load_config
+    from .errors import UapError
     global _THREADS
     args = build_parser().parse_args(argv)
     _THREADS = args.threads
     try:
         cfg = load_config(args.config)
         args.fn(args, cfg)
-    except (ConfigError, DatasetUnavailable, FileNotFoundError, KeyError) as exc:
+    except (UapError, FileNotFoundError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -9,11 +9,13 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from .errors import UapError
+
 SCHEMA_PATH = Path(__file__).parent / "schema" / "config.schema.yaml"
 
 
-class ConfigError(ValueError):
-    pass
+class ConfigError(UapError, ValueError):
+    """A config file or key is invalid; the message names it."""
 
 
 def _with_defaults(cls):

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UapError
 
-class DatasetUnavailable(RuntimeError):
+
+class DatasetUnavailable(UapError, RuntimeError):
     """A dataset is missing or corrupt; the message says what to install or where to put files."""
 
 
