@@ -45,7 +45,7 @@ def _fit_and_save(arch: dict, dmeta: dict, x, y, test, tcfg: dict, *, seed: int,
     res = train_classifier(model, x, y, test.x, test.y, tcfg, seed=seed, device=device, precision=cfg["precision"],
                            flip=dmeta["flip_ok"], checkpoint=checkpoint, adversarial=adversarial, desc=desc)
     metrics = {"test_acc": res["test_acc"], "history": res["history"], "train_size": int(y.shape[0]),
-               "train_seconds": round(time.time() - t0, 1)}
+               "test_images": len(test.y), "train_seconds": round(time.time() - t0, 1)}
     save_model(out, model, spec, {**meta, "seed": seed, "train": tcfg, "metrics": metrics})
     if checkpoint:
         for p in (Path(checkpoint), Path(checkpoint).with_suffix(".json")):
@@ -228,8 +228,11 @@ def cmd_construct(a, cfg):
                          "attacks.norms.<norm>.eps, constructed.univ_epochs or constructed.source_size. "
                          f"Table before balancing: {univ['stats']['contingency_before_balancing']}")
     if not univ["stats"]["labels_exactly_independent"]:
+        v, bound = univ["stats"]["cramers_v"], c["max_cramers_v"]
         print(f"warning: some (original, new) label pairs were fooled too rarely for exact independence; "
-              f"Cramér's V of D_univ's labels = {univ['stats']['cramers_v']:.3f} (0 = independent)", flush=True)
+              f"Cramér's V of D_univ's labels = {v:.3f} (0 = independent)"
+              + (f", PAST the bound constructed.max_cramers_v = {bound:g}: the claims table's independence "
+                 "row fails" if v > bound else f", within constructed.max_cramers_v = {bound:g}"), flush=True)
     t0 = time.time()
     adv = build_d_adv(model, train.x, train.y, threat, table=torch.tensor(univ["stats"]["contingency"]),
                       steps=cfg["attacks"]["pgd"]["steps"], step_ratio=cfg["attacks"]["pgd"]["step_ratio"], gen=gen,
@@ -285,6 +288,7 @@ def cmd_report_generalization(a, cfg):
         rows.append({"constructed": meta["constructed"], "norm": meta["norm"], "eps": meta["eps"], "hp": meta["hp"],
                      "train_size": meta["metrics"]["train_size"], "epochs": meta["train"]["epochs"],
                      "test_acc": meta["metrics"]["test_acc"] * 100,
+                     "test_images": meta["metrics"].get("test_images"),
                      "paper_source": ref["source_dataset"] if ref else None,
                      "paper_eps": ref["eps"] if ref else None,
                      "paper_test_acc": ref["test_acc"] if ref else None})
@@ -416,11 +420,14 @@ def cmd_claims(a, cfg):
     s1a = None
     if a.s1_models:
         s1a = {"models": a.s1_models, "locality": a.s1_locality, "shifts": a.s1_shifts, "scaling": a.s1_scaling,
-               "transfer": a.s1_transfer}
+               "transfer": a.s1_transfer, "locality_images": a.s1_locality_images,
+               "shifts_images": a.s1_shifts_images, "scaling_images": a.s1_scaling_images,
+               "transfer_images": a.s1_transfer_images}
     df = claims_table(cfg, generalization=a.generalization, s4_layers=a.s4_layers, s4_images=a.s4_images,
                       s4_transfer=a.s4_transfer, s1a=s1a, s2_claims=a.s2_claims,
                       s1u={"interpolation": a.s1_interpolation, "leakage": a.s1_leakage},
-                      s3={"juap_vs_plain": a.s3_juap_vs_plain} if a.s3_juap_vs_plain else None)
+                      s3={"juap_vs_plain": a.s3_juap_vs_plain} if a.s3_juap_vs_plain else None,
+                      construction=a.construction)
     write_csv(a.out, df)
     print(df.to_string(index=False))
 
@@ -503,6 +510,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--s1-shifts", nargs="*", default=[])
     s.add_argument("--s1-scaling")
     s.add_argument("--s1-transfer")
+    s.add_argument("--s1-locality-images", nargs="*", default=[], help="per-image outcomes, in --s1-locality's order")
+    s.add_argument("--s1-shifts-images", nargs="*", default=[], help="per-image outcomes, in --s1-shifts' order")
+    s.add_argument("--s1-scaling-images")
+    s.add_argument("--s1-transfer-images")
+    s.add_argument("--construction", help="constructed/<norm>/construction.json (D_univ's Cramér's V)")
     s.add_argument("--s1-interpolation", help="S1 interpolation table (Tables 1, 2, 5, App. A.3)")
     s.add_argument("--s1-leakage", help="S1 linear-probe table (Table 4)")
     s.add_argument("--s3-juap-vs-plain", help="S3: JUAP vs generative UAP table (s3-tables)")

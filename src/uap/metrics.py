@@ -116,14 +116,23 @@ def predict_perturbed(model, x: torch.Tensor, deltas: torch.Tensor, *, max_image
     return out.view(M, N)
 
 
+def attack_success_outcomes(pred: torch.Tensor, target: torch.Tensor | int,
+                            labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image outcomes behind `attack_success_rates`: (hit, counted), both bool like `pred`. An
+    image counts unless its true label is already the target; a hit is a counted image classified as
+    the target. The rate is hit.sum() / counted.sum() — kept per image so it can be bootstrapped."""
+    target = torch.as_tensor(target).expand_as(pred)
+    keep = torch.ones_like(pred, dtype=torch.bool) if labels is None else labels.expand_as(pred) != target
+    return (pred == target) & keep, keep
+
+
 def attack_success_rates(pred: torch.Tensor, target: torch.Tensor | int, labels: torch.Tensor | None = None) -> torch.Tensor:
     """Row-wise `attack_success_rate` of a [M, N] prediction matrix: [M] rates (nan for an empty row).
 
     `target` broadcasts against [M, N] (an int, [M, 1] per perturbation or [N] per image); with
     `labels` ([N]), images whose true label is the row's target are left out, as in the scalar form."""
-    target = torch.as_tensor(target).expand_as(pred)
-    keep = torch.ones_like(pred, dtype=torch.bool) if labels is None else labels.expand_as(pred) != target
-    hits = ((pred == target) & keep).sum(1).float()
+    hit, keep = attack_success_outcomes(pred, target, labels)
+    hits = hit.sum(1).float()
     n = keep.sum(1).float()
     return torch.where(n > 0, hits / n.clamp_min(1), torch.full_like(n, float("nan")))
 

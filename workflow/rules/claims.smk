@@ -2,6 +2,8 @@ rule claims_table:
     input:
         **s4_tables(),
         **s1a_tables(),
+        **s1a_images(),
+        construction=f"{R}/constructed/{CNORM}/construction.json",
         generalization=rules.generalization_table.output.table,
         s2_claims=s2_tables()["upi_claims"],
         s1_interpolation=f"{R}/s1/interpolation.csv",
@@ -17,7 +19,7 @@ rule claims_table:
         "../envs/torch.yaml"
     params:
         cfg=cfg_slice(
-            "data", "claims", "interpolation", s1_analyses={"scaling": S1A["scaling"]}
+            "data", "claims", "interpolation", "constructed", s1_analyses={"scaling": S1A["scaling"]}
         ),
     shell:
         "python -m uap claims --config {params.cfg} --generalization {input.generalization} "
@@ -25,6 +27,9 @@ rule claims_table:
         "--s2-claims {input.s2_claims} "
         "--s1-models {input.s1_models} --s1-locality {input.s1_locality} --s1-shifts {input.s1_shifts} "
         "--s1-scaling {input.s1_scaling} --s1-transfer {input.s1_transfer} "
+        "--s1-locality-images {input.s1_locality_images} --s1-shifts-images {input.s1_shifts_images} "
+        "--s1-scaling-images {input.s1_scaling_images} --s1-transfer-images {input.s1_transfer_images} "
+        "--construction {input.construction} "
         "--s1-interpolation {input.s1_interpolation} --s1-leakage {input.s1_leakage} "
         "--s3-juap-vs-plain {input.s3_juap_vs_plain} "
         "--out {output.table} > {log} 2>&1"

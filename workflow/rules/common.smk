@@ -174,6 +174,16 @@ def s1a_tables():
     }
 
 
+def s1a_images():
+    """Per-image outcomes of the S1 analyses: what the claims table bootstraps."""
+    return {
+        "s1_locality_images": expand(f"{R}/s1/locality_{{norm}}_images.csv", norm=NORMS),
+        "s1_shifts_images": expand(f"{R}/s1/shifts_{{norm}}_images.csv", norm=NORMS),
+        "s1_scaling_images": f"{R}/s1/scaling_images.csv",
+        "s1_transfer_images": f"{R}/s1/transfer_images.csv",
+    }
+
+
 def s1a_figures():
     return [
         f"{R}/figures/s1_{name}.png"
@@ -232,8 +242,10 @@ def final_targets():
 # ---- S1 interpolation / leakage / diversity / dynamics (workflow/rules/s1_universality.smk) ----
 from uap.s1.interpolation import WILDCARD as INTERP_WILDCARD  # noqa: E402
 from uap.s1.interpolation import variants as interp_variants  # noqa: E402
+from uap.s1.interpolation import matched_variants as interp_matched  # noqa: E402
 
 INTERP = interp_variants(config)
+INTERP_MATCHED = interp_matched(config)
 
 
 wildcard_constraints:
@@ -257,6 +269,13 @@ def s1u_tables():
 def s1u_figures():
     names = ("interpolation", "leakage", "diversity", "dynamics")
     return [f"{R}/figures/s1u_{n}.png" for n in names]
+
+
+def interp_match(wildcards):
+    """The datasets a variant is size-matched with: every Table 1/2/5 dataset (none for cyclic)."""
+    if wildcards.variant not in INTERP_MATCHED:
+        return []
+    return expand(f"{R}/s1/interpolation/{{v}}.safetensors", v=INTERP_MATCHED)
 
 
 def interp_checkpoint(wildcards):

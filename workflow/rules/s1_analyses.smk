@@ -31,6 +31,7 @@ rule locality:
         test=rules.prepare_data.output.test,
     output:
         table=f"{R}/s1/locality_{{norm}}.csv",
+        images=f"{R}/s1/locality_{{norm}}_images.csv",
     log:
         f"{R}/logs/locality/{{norm}}.log",
     benchmark:
@@ -45,7 +46,8 @@ rule locality:
         data_dir=parent_of("input", "test"),
     shell:
         "python -m uap s1-locality --config {params.cfg} --model {input.model} --data-dir {params.data_dir} "
-        "--pgd {input.pgd} --universal {input.universal} --table {output.table} --threads {threads} > {log} 2>&1"
+        "--pgd {input.pgd} --universal {input.universal} --table {output.table} --images {output.images} "
+        "--threads {threads} > {log} 2>&1"
 
 
 rule shifts:
@@ -56,6 +58,7 @@ rule shifts:
         test=rules.prepare_data.output.test,
     output:
         table=f"{R}/s1/shifts_{{norm}}.csv",
+        images=f"{R}/s1/shifts_{{norm}}_images.csv",
     log:
         f"{R}/logs/shifts/{{norm}}.log",
     benchmark:
@@ -70,7 +73,8 @@ rule shifts:
         data_dir=parent_of("input", "test"),
     shell:
         "python -m uap s1-shifts --config {params.cfg} --model {input.model} --data-dir {params.data_dir} "
-        "--pgd {input.pgd} --universal {input.universal} --table {output.table} --threads {threads} > {log} 2>&1"
+        "--pgd {input.pgd} --universal {input.universal} --table {output.table} --images {output.images} "
+        "--threads {threads} > {log} 2>&1"
 
 
 rule scaling:
@@ -85,6 +89,7 @@ rule scaling:
         test=rules.prepare_data.output.test,
     output:
         table=f"{R}/s1/scaling.csv",
+        images=f"{R}/s1/scaling_images.csv",
         robust_universal=f"{R}/s1/scaling_robust_universal.safetensors",
         meta=f"{R}/s1/scaling_robust_universal.json",
     log:
@@ -104,7 +109,7 @@ rule scaling:
         "python -m uap s1-scaling --config {params.cfg} --models {input.natural} {input.robust} {input.control} "
         "--natural natural --robust {params.robust} --data-dir {params.data_dir} --pgd {input.pgd} "
         "--universal {input.universal} --locality {input.locality} --out {output.robust_universal} "
-        "--table {output.table} --threads {threads} > {log} 2>&1"
+        "--table {output.table} --images {output.images} --threads {threads} > {log} 2>&1"
 
 
 rule transfer:
@@ -116,6 +121,7 @@ rule transfer:
         test=rules.prepare_data.output.test,
     output:
         table=f"{R}/s1/transfer.csv",
+        images=f"{R}/s1/transfer_images.csv",
     log:
         f"{R}/logs/transfer.log",
     benchmark:
@@ -131,7 +137,7 @@ rule transfer:
     shell:
         "python -m uap s1-transfer --config {params.cfg} --source {input.source} --targets {input.targets} "
         "--data-dir {params.data_dir} --pgd {input.pgd} --universal {input.universal} --table {output.table} "
-        "--threads {threads} > {log} 2>&1"
+        "--images {output.images} --threads {threads} > {log} 2>&1"
 
 
 rule figures_s1_analyses:

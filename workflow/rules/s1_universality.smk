@@ -27,6 +27,7 @@ rule interp_dataset:
 rule interp_train:
     input:
         dataset=f"{R}/s1/interpolation/{{variant}}.safetensors",
+        match=interp_match,
         test=rules.prepare_data.output.test,
     output:
         weights=f"{R}/s1/interpolation/models/{{variant}}.safetensors",
@@ -46,7 +47,7 @@ rule interp_train:
         checkpoint=interp_checkpoint,
     shell:
         "python -m uap interp-train --config {params.cfg} --dataset {input.dataset} --data-dir {params.data_dir} "
-        "--out {output.weights} --checkpoint {params.checkpoint} --threads {threads} > {log} 2>&1"
+        "--out {output.weights} --checkpoint {params.checkpoint} --match {input.match} --threads {threads} > {log} 2>&1"
 
 
 rule interp_table:

@@ -120,18 +120,26 @@ def cmd_locality(a, cfg):
     df.insert(4, "rescaled", rescale)
     df["images"] = len(d["labels"])
     write_csv(a.table, df)
+    t_i, p_i, n_i = uni["counted"].nonzero(as_tuple=True)        # per image, counted ones only
+    write_csv(a.images, pd.DataFrame({"norm": d["norm"], "target": t_i.tolist(), "patch": p_i.tolist(),
+                                      "image": d["test_index"][n_i].tolist(),
+                                      "hit": uni["hit"][t_i, p_i, n_i].int().tolist()}))
     u = df[df.kind == "universal"]
     print(f"locality {d['norm']}: {c['patches']} patches of {size}px per perturbation; universal patch ASR "
           f"mean {u.asr.mean():.3f} (max {u.asr.max():.3f}); per-example {df[df.kind == 'per_example'].asr.mean():.3f}")
 
 
 def cmd_shifts(a, cfg):
-    """S1 Sec. 3.2: ASR over a grid of wrap-around shifts, per-example vs universal perturbations."""
+    """S1 Sec. 3.2: ASR over a grid of wrap-around shifts, per-example vs universal perturbations, with
+    the empirical floor of the same metric (clean images; same-norm random noise under the same
+    shifts). Writes the per-shift table and the per-image outcomes (`--images`) the claims bootstrap."""
     import pandas as pd
     from ..artifacts import write_csv
     from ..cli import _runtime
+    from ..metrics import as_float, attack_success_outcomes, predict
     from ..train import load_model
-    from .shifts import per_example_shift_asr, shift_grid, universal_shift_asr
+    from ..utils import generator
+    from .shifts import kept_norm, per_example_shift_pred, same_norm_noise, shift_grid, shifted_stack, universal_shift_pred
     c = _section(cfg, "shifts")
     device = _runtime(cfg)
     model, _ = load_model(a.model, device)
@@ -139,26 +147,61 @@ def cmd_shifts(a, cfg):
     du = _attack_inputs(a, cfg, c["universal_images"], 522)
     H, W = d["uni_delta"].shape[-2:]
     grid = shift_grid(H, W, c["stride"])
+    S, T = grid.shape[0], du["uni_delta"].shape[0]
     kw = {"device": device, "precision": cfg["precision"], "max_images": cfg["max_batch_images"]}
-    pe = per_example_shift_asr(model, d["x"], d["labels"], d["pgd_delta"], d["pgd_target"], grid, **kw)
-    uni = universal_shift_asr(model, du["x"], du["labels"], du["uni_delta"], du["uni_target"], grid, **kw)   # [S, T]
+    pe_hit, pe_keep = attack_success_outcomes(per_example_shift_pred(model, d["x"], d["pgd_delta"], grid, **kw),
+                                              d["pgd_target"], d["labels"])                         # [S, N]
+    targets = du["uni_target"].view(1, T, 1)
+    u_hit, u_keep = attack_success_outcomes(universal_shift_pred(model, du["x"], du["uni_delta"], grid, **kw),
+                                            targets, du["labels"])                                  # [S, T, N]
+    # the floor: the same targeted metric, every target, on images with same-norm noise (same shifts)
+    noise = same_norm_noise(du["uni_delta"], du["norm"], c["noise_draws"], generator(cfg["seed"] + 523))
+    n_pred = universal_shift_pred(model, du["x"], noise, grid, **kw)                             # [S, D, N]
+    n_hit, n_keep = attack_success_outcomes(n_pred[:, :, None], targets[:, None], du["labels"])  # [S, D, T, N]
+    c_hit, c_keep = attack_success_outcomes(predict(model, du["x"], device=device)[None], targets[0], du["labels"])
+    xf = as_float(du["x"])
+    kept_u = torch.stack([kept_norm(xf, st).mean(1) for st in shifted_stack(du["uni_delta"], grid)])   # [S, T]
+    xe = as_float(d["x"])
+    kept_pe = torch.stack([((xe + st).clamp(0, 1) - xe).flatten(1).norm(dim=1).mean() / st.flatten(1).norm(dim=1).mean()
+                           for st in shifted_stack(d["pgd_delta"], grid)])                        # [S]
+    uni_asr = u_hit.sum(-1) / u_keep.sum(-1).clamp_min(1)
     rows = []
     for s, (dy, dx) in enumerate(grid.tolist()):
         rows.append({"kind": "per_example", "target": -1, "class": "own target", "dy": dy, "dx": dx,
-                     "asr": float(pe[s])})
-        for t in range(uni.shape[1]):
-            rows.append({"kind": "universal", "target": t, "class": d["classes"][t], "dy": dy, "dx": dx,
-                         "asr": float(uni[s, t])})
+                     "asr": float(pe_hit[s].sum() / pe_keep[s].sum()), "kept_norm": float(kept_pe[s])})
+        for t in range(T):
+            rows.append({"kind": "universal", "target": t, "class": du["classes"][t], "dy": dy, "dx": dx,
+                         "asr": float(uni_asr[s, t]) if u_keep[s, t].any() else float("nan"),
+                         "kept_norm": float(kept_u[s, t])})
     df = pd.DataFrame(rows)
     df.insert(1, "norm", d["norm"])
     df.insert(2, "eps", d["eps"])
     df["stride"] = c["stride"]
     df["images"] = [len(d["labels"]) if k == "per_example" else len(du["labels"]) for k in df.kind]
     write_csv(a.table, df)
+    # per-image outcomes, summed over targets (universal, noise: over targets and averaged over draws)
+    img = []
+    for kind, hit, keep, index in (
+            ("per_example", pe_hit.float(), pe_keep.float(), d["test_index"]),
+            ("universal", u_hit.float().sum(1), u_keep.float().sum(1), du["test_index"]),
+            ("noise", n_hit.float().sum(2).mean(1), n_keep.float().sum(2).mean(1), du["test_index"])):
+        for s, (dy, dx) in enumerate(grid.tolist()):
+            img.append(pd.DataFrame({"kind": kind, "image": index.tolist(), "dy": dy, "dx": dx,
+                                     "hits": hit[s].tolist(), "counted": keep[s].tolist()}))
+    img.append(pd.DataFrame({"kind": "clean", "image": du["test_index"].tolist(), "dy": 0, "dx": 0,
+                             "hits": c_hit.float().sum(0).tolist(), "counted": c_keep.float().sum(0).tolist()}))
+    im = pd.concat(img, ignore_index=True)
+    im.insert(1, "norm", d["norm"])
+    write_csv(a.images, im)
     far = (grid.abs().amax(1) >= c["stride"] * 2)
-    print(f"shifts {d['norm']}: {len(grid)} shifts; unshifted ASR per-example {float(pe[(grid == 0).all(1)][0]):.3f}, "
-          f"universal {float(uni[(grid == 0).all(1)][0].nanmean()):.3f}; shifts >= {2 * c['stride']}px: "
-          f"per-example {float(pe[far].mean()):.3f}, universal {float(uni[far].nanmean()):.3f}")
+    zero = (grid == 0).all(1)
+    rate = lambda h, k: float(h.sum() / k.sum().clamp_min(1))   # noqa: E731
+    print(f"shifts {d['norm']}: {S} shifts; unshifted ASR per-example {rate(pe_hit[zero], pe_keep[zero]):.3f}, "
+          f"universal {rate(u_hit[zero], u_keep[zero]):.3f}, noise {rate(n_hit[zero], n_keep[zero]):.3f}, "
+          f"clean {rate(c_hit, c_keep):.3f}; shifts >= {2 * c['stride']}px: per-example {rate(pe_hit[far], pe_keep[far]):.3f}, "
+          f"universal {rate(u_hit[far], u_keep[far]):.3f}, noise {rate(n_hit[far], n_keep[far]):.3f}; "
+          f"zero pixels {float((xf == 0).float().mean()):.2f}, universal norm kept after the clamp "
+          f"{float(kept_u[zero].mean()):.2f} unshifted, {float(kept_u[far].mean()):.2f} at far shifts")
 
 
 def cmd_scaling(a, cfg):
@@ -172,7 +215,7 @@ def cmd_scaling(a, cfg):
     from ..train import load_model
     from ..utils import generator
     from .locality import box_masks, isolate_patches
-    from .scaling import scaling_asr
+    from .scaling import scaling_outcomes
     c = _section(cfg, "scaling")
     device = _runtime(cfg)
     d = _attack_inputs(a, cfg, c["eval_images"], 531)
@@ -200,14 +243,20 @@ def cmd_scaling(a, cfg):
                  {"attack": "universal", "model": a.robust, "norm": d["norm"], "eps": threat.eps,
                   "eps_factor": c["eps_factor"], "seed": cfg["seed"], "classes": d["classes"],
                   "metrics": {"base_asr": res.asr, "seconds": round(time.time() - t0, 1)}})
-    rows = []
+    rows, images = [], []
 
     def add(perturbation, model_name, deltas, norm_of):
-        asr = scaling_asr(models[model_name], d["x"], d["labels"], deltas, targets, scales, **kw)
+        hit, keep = scaling_outcomes(models[model_name], d["x"], d["labels"], deltas, targets, scales, **kw)
+        n = keep.sum(-1).float()
+        asr = torch.where(n > 0, hit.sum(-1) / n.clamp_min(1), torch.full_like(n, float("nan")))
         for t in range(T):
             for j, s in enumerate(scales):
                 rows.append({"perturbation": perturbation, "model": model_name, "target": t, "class": d["classes"][t],
                              "t": s, "base_norm": float(norm_of[t]), "asr": float(asr[t, j])})
+        for j, s in enumerate(scales):        # per image, summed over targets: for the claims bootstrap
+            images.append(pd.DataFrame({"perturbation": perturbation, "model": model_name, "t": s,
+                                        "image": d["test_index"].tolist(), "hits": hit[:, j].sum(0).tolist(),
+                                        "counted": keep[:, j].sum(0).tolist()}))
 
     l2 = lambda z: z.flatten(1).norm(dim=1)   # noqa: E731
     for name in models:                        # nat-univ-ptb on every model (natural, robust, natural2)
@@ -233,6 +282,9 @@ def cmd_scaling(a, cfg):
     df.insert(1, "norm", d["norm"])
     df["images"] = len(d["labels"])
     write_csv(a.table, df)
+    im = pd.concat(images, ignore_index=True)
+    im.insert(1, "norm", d["norm"])
+    write_csv(a.images, im)
     mean = df.groupby(["perturbation", "model", "t"]).asr.mean().unstack("t")
     print(mean.round(3).to_string())
 
@@ -244,7 +296,7 @@ def cmd_transfer(a, cfg):
     from ..cli import _runtime
     from ..metrics import predict, predict_perturbed
     from ..train import load_model
-    from .transfer import transfer_rate
+    from .transfer import transfer_outcomes, transfer_rate
     c = _section(cfg, "transfer")
     device = _runtime(cfg)
     d = _attack_inputs(a, cfg, c["eval_images"], 541)
@@ -254,13 +306,18 @@ def cmd_transfer(a, cfg):
     tgt_u = d["uni_target"][:, None]
     src_pe = predict(source, d["x"], device=device, delta=d["pgd_delta"])
     src_u = predict_perturbed(source, d["x"], d["uni_delta"], **kw)                  # [T, N]
-    rows = []
+    rows, images = [], []
     for path in a.targets:
         model, meta = load_model(path, device)
         pe = predict(model, d["x"], device=device, delta=d["pgd_delta"])
         un = predict_perturbed(model, d["x"], d["uni_delta"], **kw)
         for kind, sp, tp, tg in (("per_example", src_pe, pe, d["pgd_target"]), ("universal", src_u, un, tgt_u)):
             rate, n = transfer_rate(sp, tp, tg, d["labels"])
+            moved, keep = transfer_outcomes(sp, tp, tg, d["labels"])
+            if moved.dim() == 2:                                    # universal: summed over the targets
+                moved, keep = moved.sum(0), keep.sum(0)
+            images.append(pd.DataFrame({"kind": kind, "target_model": meta["name"], "image": d["test_index"].tolist(),
+                                        "transferred": moved.int().tolist(), "counted": keep.int().tolist()}))
             rows.append({"kind": kind, "target_model": meta["name"], "target_arch": meta["model"]["arch"],
                          "target": -1, "class": "all", "counted": n, "transfer_rate": rate})
             for t in range(T):
@@ -277,6 +334,7 @@ def cmd_transfer(a, cfg):
     df.insert(3, "source_model", smeta["name"])
     df["images"] = len(d["labels"])
     write_csv(a.table, df)
+    write_csv(a.images, pd.concat(images, ignore_index=True))
     print(df[df.target == -1].to_string(index=False))
 
 
@@ -293,6 +351,7 @@ def register(add) -> None:
         s.add_argument("--pgd", required=True, help="pgd_<norm>.safetensors (per-example perturbations)")
         s.add_argument("--universal", required=True, help="universal_<norm>.safetensors")
         s.add_argument("--table", required=True)
+        s.add_argument("--images", required=True, help="per-image outcomes (CSV) for the claims bootstrap")
     s = add("s1-scaling", cmd_scaling, "S1 scaling analysis: ASR of t·δ on natural and robust models")
     s.add_argument("--models", nargs="+", required=True, help="every model the perturbations are evaluated on")
     s.add_argument("--natural", required=True, help="name of the natural source model (in --models)")
@@ -303,6 +362,7 @@ def register(add) -> None:
     s.add_argument("--locality", required=True, help="the locality table of the same norm (patch ranking)")
     s.add_argument("--out", required=True, help="the robust model's universal perturbations (.safetensors)")
     s.add_argument("--table", required=True)
+    s.add_argument("--images", required=True, help="per-image outcomes (CSV) for the claims bootstrap")
     s = add("s1-transfer", cmd_transfer, "S1 transferability: per-example vs universal perturbations")
     s.add_argument("--source", required=True)
     s.add_argument("--targets", nargs="+", required=True)
@@ -310,3 +370,4 @@ def register(add) -> None:
     s.add_argument("--pgd", required=True)
     s.add_argument("--universal", required=True)
     s.add_argument("--table", required=True)
+    s.add_argument("--images", required=True, help="per-image outcomes (CSV) for the claims bootstrap")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..metrics import attack_success_rates, predict_perturbed
+from ..metrics import attack_success_outcomes, attack_success_rates, predict_perturbed
 
 
 def random_boxes(n: int, size: int, height: int, width: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -54,7 +54,8 @@ def universal_patch_asr(model, x: torch.Tensor, labels: torch.Tensor, deltas: to
 
     deltas: [T, C, H, W], one per target in `targets` [T]; boxes: [T, P, 2] (P boxes per target).
     Returns asr [T, P] (images whose label is the target are left out), norm [T, P] (ℓ2 norm of the
-    patch before rescaling) and patches [T, P, C, H, W] (as evaluated)."""
+    patch before rescaling), patches [T, P, C, H, W] (as evaluated) and the per-image outcomes hit,
+    counted [T, P, N] (bool)."""
     T, P = boxes.shape[:2]
     H, W = deltas.shape[-2:]
     masks = box_masks(boxes.flatten(0, 1), size, H, W).view(T, P, 1, H, W)
@@ -62,8 +63,10 @@ def universal_patch_asr(model, x: torch.Tensor, labels: torch.Tensor, deltas: to
     patches, norms = patches.transpose(0, 1), norms.transpose(0, 1)                     # [T, P, ...]
     pred = predict_perturbed(model, x, patches.flatten(0, 1), device=device, precision=precision,
                              max_images=max_images, desc="locality (universal)")          # [T*P, N]
-    asr = attack_success_rates(pred, targets.repeat_interleave(P)[:, None], labels).view(T, P)
-    return {"asr": asr, "norm": norms, "patches": patches}
+    target = targets.repeat_interleave(P)[:, None]
+    asr = attack_success_rates(pred, target, labels).view(T, P)
+    hit, keep = attack_success_outcomes(pred, target, labels)
+    return {"asr": asr, "norm": norms, "patches": patches, "hit": hit.view(T, P, -1), "counted": keep.view(T, P, -1)}
 
 
 def per_example_patch_asr(model, x: torch.Tensor, labels: torch.Tensor, deltas: torch.Tensor, targets: torch.Tensor,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..metrics import attack_success_rates, predict_perturbed
+from ..metrics import attack_success_outcomes, predict_perturbed
 
 
 def scaled_stack(delta: torch.Tensor, scales: torch.Tensor | list[float]) -> torch.Tensor:
@@ -17,13 +17,22 @@ def scaled_stack(delta: torch.Tensor, scales: torch.Tensor | list[float]) -> tor
     return t.view(-1, *([1] * delta.dim())) * delta[None]
 
 
-def scaling_asr(model, x: torch.Tensor, labels: torch.Tensor, deltas: torch.Tensor, targets: torch.Tensor,
-                scales, *, device="cpu", precision="fp32", max_images: int = 4096) -> torch.Tensor:
-    """ASR [T, S] of t·δ_i (deltas [T, C, H, W] toward targets [T]) for every t, over every image
-    whose label is not the target."""
+def scaling_outcomes(model, x: torch.Tensor, labels: torch.Tensor, deltas: torch.Tensor, targets: torch.Tensor,
+                     scales, *, device="cpu", precision="fp32", max_images: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image (hit, counted) [T, S, N] of t·δ_i (deltas [T, C, H, W] toward targets [T]) for every t."""
     S = len(scales)
     T = deltas.shape[0]
     stack = scaled_stack(deltas, scales).transpose(0, 1)               # [T, S, C, H, W]
     pred = predict_perturbed(model, x, stack.flatten(0, 1), device=device, precision=precision,
                              max_images=max_images, desc="scaling")                    # [T*S, N]
-    return attack_success_rates(pred, targets.repeat_interleave(S)[:, None], labels).view(T, S)
+    hit, keep = attack_success_outcomes(pred, targets.repeat_interleave(S)[:, None], labels)
+    return hit.view(T, S, -1), keep.view(T, S, -1)
+
+
+def scaling_asr(model, x: torch.Tensor, labels: torch.Tensor, deltas: torch.Tensor, targets: torch.Tensor,
+                scales, **kw) -> torch.Tensor:
+    """ASR [T, S] of t·δ_i (deltas [T, C, H, W] toward targets [T]) for every t, over every image
+    whose label is not the target."""
+    hit, keep = scaling_outcomes(model, x, labels, deltas, targets, scales, **kw)
+    n = keep.sum(-1).float()
+    return torch.where(n > 0, hit.sum(-1) / n.clamp_min(1), torch.full_like(n, float("nan")))

@@ -55,32 +55,68 @@ def _chunks(n_shifts: int, per_shift_elems: int, max_elems: int):
         yield slice(s0, min(s0 + step, n_shifts))
 
 
-def per_example_shift_asr(model, x: torch.Tensor, labels: torch.Tensor, deltas: torch.Tensor, targets: torch.Tensor,
-                          offsets: torch.Tensor, *, device="cpu", precision="fp32", max_images: int = 4096,
-                          max_elems: int = 2 ** 28) -> torch.Tensor:
-    """ASR [S] of each shift of per-example perturbations (deltas [N, C, H, W], targets [N]), each
+def per_example_shift_pred(model, x: torch.Tensor, deltas: torch.Tensor, offsets: torch.Tensor, *, device="cpu",
+                           precision="fp32", max_images: int = 4096, max_elems: int = 2 ** 28) -> torch.Tensor:
+    """Predictions [S, N] under each shift of per-example perturbations (deltas [N, C, H, W]), each
     on its own image; the grid is stacked into [S, N, C, H, W] tensors (in chunks of shifts that fit
     in `max_elems` floats)."""
     out = []
     for sl in _chunks(offsets.shape[0], deltas.numel(), max_elems):
         stack = shifted_stack(deltas, offsets[sl])
-        pred = predict_perturbed(model, x, stack, device=device, precision=precision, max_images=max_images,
-                                 desc="shifts (per-example)")
-        out.append(attack_success_rates(pred, targets, labels))
+        out.append(predict_perturbed(model, x, stack, device=device, precision=precision, max_images=max_images,
+                                     desc="shifts (per-example)"))
     return torch.cat(out)
 
 
-def universal_shift_asr(model, x: torch.Tensor, labels: torch.Tensor, deltas: torch.Tensor, targets: torch.Tensor,
-                        offsets: torch.Tensor, *, device="cpu", precision="fp32", max_images: int = 4096,
-                        max_elems: int = 2 ** 28) -> torch.Tensor:
-    """ASR [S, T] of each shift of each universal perturbation (deltas [T, C, H, W] toward
-    targets [T]) over all images whose label is not the target."""
+def universal_shift_pred(model, x: torch.Tensor, deltas: torch.Tensor, offsets: torch.Tensor, *, device="cpu",
+                         precision="fp32", max_images: int = 4096, max_elems: int = 2 ** 28) -> torch.Tensor:
+    """Predictions [S, T, N] under each shift of each universal perturbation (deltas [T, C, H, W]) on
+    every image."""
     T = deltas.shape[0]
     out = []
     for sl in _chunks(offsets.shape[0], deltas.numel(), max_elems):
         stack = shifted_stack(deltas, offsets[sl])                     # [s, T, C, H, W]
-        s = stack.shape[0]
         pred = predict_perturbed(model, x, stack.flatten(0, 1), device=device, precision=precision,
                                  max_images=max_images, desc="shifts (universal)")        # [s*T, N]
-        out.append(attack_success_rates(pred, targets.repeat(s)[:, None], labels).view(s, T))
+        out.append(pred.view(stack.shape[0], T, -1))
     return torch.cat(out)
+
+
+def per_example_shift_asr(model, x: torch.Tensor, labels: torch.Tensor, deltas: torch.Tensor, targets: torch.Tensor,
+                          offsets: torch.Tensor, **kw) -> torch.Tensor:
+    """ASR [S] of each shift of per-example perturbations toward their targets [N]."""
+    return attack_success_rates(per_example_shift_pred(model, x, deltas, offsets, **kw), targets, labels)
+
+
+def universal_shift_asr(model, x: torch.Tensor, labels: torch.Tensor, deltas: torch.Tensor, targets: torch.Tensor,
+                        offsets: torch.Tensor, **kw) -> torch.Tensor:
+    """ASR [S, T] of each shift of each universal perturbation (toward targets [T]) over all images
+    whose label is not the target."""
+    pred = universal_shift_pred(model, x, deltas, offsets, **kw)                           # [S, T, N]
+    return attack_success_rates(pred.flatten(0, 1), targets.repeat(pred.shape[0])[:, None], labels).view(pred.shape[:2])
+
+
+def same_norm_noise(deltas: torch.Tensor, norm: str, draws: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """[draws, C, H, W] random perturbations of the perturbations' mean norm: ℓ2 — Gaussian directions
+    scaled to the mean ℓ2 norm of `deltas`; ℓ∞ — random signs times their mean ℓ∞ norm. The
+    empirical floor of a targeted ASR: the same metric on a perturbation with no target in it."""
+    shape = (draws, *deltas.shape[1:])
+    flat = deltas.flatten(1)
+    if norm == "l2":
+        z = torch.randn(shape, generator=generator)
+        return z * (flat.norm(dim=1).mean() / z.flatten(1).norm(dim=1)).view(-1, *([1] * (z.dim() - 1)))
+    if norm == "linf":
+        return (torch.randint(0, 2, shape, generator=generator).float() * 2 - 1) * flat.abs().amax(1).mean()
+    raise ValueError(f"norm must be 'l2' or 'linf', got {norm!r}")
+
+
+def kept_norm(x: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
+    """‖clip(x + δ) − x‖₂ / ‖δ‖₂ per (perturbation, image): the share of a perturbation that survives
+    the clamp to [0,1]. On Fashion-MNIST about half the pixels are 0, where only δ > 0 survives, so
+    a shift that moves the perturbation between the black border and the object changes its
+    effective size. x: [N, C, H, W] in [0,1]; deltas [M, C, H, W] → [M, N]."""
+    out = torch.empty(deltas.shape[0], x.shape[0])
+    for m in range(deltas.shape[0]):
+        applied = (x + deltas[m]).clamp(0, 1) - x
+        out[m] = applied.flatten(1).norm(dim=1) / deltas[m].norm().clamp_min(1e-12)
+    return out

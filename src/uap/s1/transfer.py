@@ -9,6 +9,14 @@ from __future__ import annotations
 import torch
 
 
+def transfer_outcomes(source_pred: torch.Tensor, target_pred: torch.Tensor, target: torch.Tensor | int,
+                      labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image (transferred, counted), bool like the predictions: the outcomes behind `transfer_rate`."""
+    target = torch.as_tensor(target).expand_as(source_pred)
+    keep = (source_pred == target) & (labels.expand_as(source_pred) != target)
+    return keep & (target_pred == target), keep
+
+
 def transfer_rate(source_pred: torch.Tensor, target_pred: torch.Tensor, target: torch.Tensor | int,
                   labels: torch.Tensor) -> tuple[float, int]:
     """(rate, number of counted images). Predictions are [N] (per-example) or [T, N] (one row per

@@ -26,7 +26,9 @@ def cmd_interp_dataset(a, cfg):
                         num_classes=dmeta["num_classes"], norm=ic["norm"], eps=ns["eps"], lr=ns["universal_lr"],
                         epochs=ic["epochs"], batch_size=ic["batch_size"], source_size=ic["source_size"],
                         gen=generator(cfg["seed"] + 606 + v["K"]), device=device, precision=cfg["precision"],
-                        max_images=cfg["max_batch_images"], balance=ic["balance"])
+                        max_images=cfg["max_batch_images"], balance=ic["balance"],
+                        pgd_steps=cfg["attacks"]["pgd"]["steps"], pgd_step_ratio=cfg["attacks"]["pgd"]["step_ratio"],
+                        adv_source_size=ic["adv_source_size"])
     st = res["stats"]
     st["seconds"] = round(time.time() - t0, 1)
     if st["size"] == 0:
@@ -43,13 +45,23 @@ def cmd_interp_dataset(a, cfg):
 
 
 def cmd_interp_train(a, cfg):
-    """Train a fresh model on one interpolation dataset with the single fixed setting; test on the test set."""
-    from ..artifacts import load_tensors
+    """Train a fresh model on one interpolation dataset with the single fixed setting; test on the test set.
+    With --match, the dataset is first cut (labels kept balanced) to the smallest size among the
+    matched datasets (Tables 1, 2, 5), so that every row trains on the same number of images."""
+    from ..artifacts import load_tensors, read_json
+    from ..utils import generator
+    from .interpolation import size_matched
     ic = cfg["interpolation"]
     device = _runtime(cfg)
     tensors, cmeta = load_tensors(a.dataset)
     test, dmeta = _load_split(a.data_dir, "test")
-    _fit_and_save(ic["model"], dmeta, tensors["x"], tensors["y"], test, ic["train"], seed=cfg["seed"], cfg=cfg,
+    x, y = tensors["x"], tensors["y"]
+    if a.match:
+        size = min(int(read_json(Path(p).with_suffix(".json"))["metrics"]["size"]) for p in a.match)
+        keep = size_matched(y, size, dmeta["num_classes"], generator(cfg["seed"] + 607))
+        print(f"{cmeta['variant']}: size-matched {len(y)} -> {len(keep)} images (smallest of {len(a.match)})")
+        x, y = x[keep], y[keep]
+    _fit_and_save(ic["model"], dmeta, x, y, test, ic["train"], seed=cfg["seed"], cfg=cfg,
                   device=device, checkpoint=a.checkpoint, out=a.out, desc=cmeta["variant"],
                   meta={"name": cmeta["variant"], "variant": cmeta["variant"], "norm": cmeta["norm"],
                         "eps": cmeta["eps"], "dataset": dmeta["dataset"]})
@@ -206,6 +218,7 @@ def register(add):
     s.add_argument("--data-dir", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--checkpoint")
+    s.add_argument("--match", nargs="*", default=[], help="datasets whose smallest size this one is cut to (Tables 1, 2, 5)")
     s = add("interp-table", cmd_interp_table, "S1 Tables 1, 2, 5 and the App. A.3 D_det-style row")
     s.add_argument("--datasets", nargs="+", required=True)
     s.add_argument("--models", nargs="+", required=True)
