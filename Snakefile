@@ -129,3 +129,4 @@ rule figures_stage:
         rules.figures_s1_analyses.output,
         rules.figures_s1_universality.output,
         rules.figures_s3_juap.output,
+        rules.figures_claims.output,

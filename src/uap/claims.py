@@ -169,6 +169,11 @@ def s1_rows(cfg: dict, generalization: str, construction: str | None = None) -> 
     return rows
 
 
+def _side_by_side(*frames: pd.DataFrame) -> np.ndarray:
+    """Per-image frames joined on the image (an image missing from one contributes 0 there) → [n, Σcols]."""
+    return pd.concat([f.add_suffix(f"_{i}") for i, f in enumerate(frames)], axis=1).fillna(0).to_numpy(dtype=float)
+
+
 def _per_image(df: pd.DataFrame, mask: pd.Series, value: str = "hits", count: str = "counted") -> pd.DataFrame:
     """Σ value and Σ count per image over the rows in `mask` → columns h, c indexed by image."""
     return df[mask].groupby("image")[[value, count]].sum().rename(columns={value: "h", count: "c"})
@@ -192,12 +197,9 @@ def shift_row(cfg: dict, images: str, table: str | None = None) -> dict:
     zero = (im.dy == 0) & (im.dx == 0)
     if not far.any():
         return not_measured(S1, claim, paper=paper, why=f"no shift of >= {c['shift_far_px']} px on this grid", criterion=crit)
-    parts = {}
-    for kind in ("universal", "noise", "per_example"):
-        k = im.kind == kind
-        parts[kind] = _per_image(im, k & far).join(_per_image(im, k & zero), rsuffix="0")
-    un = parts["universal"].join(parts["noise"], rsuffix="_n").fillna(0).to_numpy()    # h c h0 c0 | noise
-    pe = parts["per_example"].fillna(0).to_numpy()
+    part = lambda kind: (_per_image(im, (im.kind == kind) & far), _per_image(im, (im.kind == kind) & zero))  # noqa: E731
+    un = _side_by_side(*part("universal"), *part("noise"))     # [n, 8]: h c h0 c0 of universal | of noise
+    pe = _side_by_side(*part("per_example"))
 
     def retention(a, floor_far, floor0):
         return (_rate(a[..., 0], a[..., 1]) - floor_far) / (_rate(a[..., 2], a[..., 3]) - floor0)
@@ -245,8 +247,9 @@ def scaling_rows(cfg: dict, images: str) -> list[dict]:
 
     def per_t(perturbation, model):
         sel = (im.perturbation == perturbation) & (im.model == model)
-        cols = [_per_image(im, sel & (im.t == t)).add_suffix(f"_{j}") for j, t in enumerate(ts)]
-        return pd.concat(cols, axis=1).fillna(0).to_numpy() if sel.any() else np.empty((0, 2 * len(ts)))
+        if not sel.any():
+            return np.empty((0, 2 * len(ts)))
+        return _side_by_side(*[_per_image(im, sel & (im.t == t)) for t in ts])
 
     def rates(a):                                        # [B, n, 2S] → [B, S]
         return np.stack([_rate(a[..., 2 * j], a[..., 2 * j + 1]) for j in range(len(ts))], axis=-1)
@@ -296,7 +299,7 @@ def transfer_row(cfg: dict, images: str) -> dict:
     for m, t in im.groupby("target_model", sort=False):
         pe = _per_image(t, t.kind == "per_example", "transferred")
         un = _per_image(t, t.kind == "universal", "transferred")
-        a = pe.join(un, rsuffix="_u", how="outer").fillna(0).to_numpy()
+        a = _side_by_side(pe, un)
         diff = lambda x: _rate(x[..., 0], x[..., 1]) - _rate(x[..., 2], x[..., 3])   # noqa: E731
         ci = boot(cfg, a, stat=diff)
         cis.append(ci)
@@ -354,8 +357,7 @@ def locality_row(cfg: dict, images: str, table: str) -> dict:
     ev["top"] = [p in top.get(t, ()) for t, p in zip(ev.target, ev.patch)]
     ev["bottom"] = [p in bottom.get(t, ()) for t, p in zip(ev.target, ev.patch)]
     ev["one"] = 1
-    a = (_per_image(ev, ev.top, "hit", "one").join(_per_image(ev, ev.bottom, "hit", "one"), rsuffix="_b", how="outer")
-         .fillna(0).to_numpy())
+    a = _side_by_side(_per_image(ev, ev.top, "hit", "one"), _per_image(ev, ev.bottom, "hit", "one"))
     spread = lambda x: _rate(x[..., 0], x[..., 1]) - _rate(x[..., 2], x[..., 3])   # noqa: E731
     ci = boot(cfg, a, stat=spread)
     ratio = float(np.mean(ratios))

@@ -26,7 +26,7 @@ def _cfg(dataset="fashion_mnist", **ic):
 def test_variant_labels_round_trip_and_reject_nonsense():
     assert parse_variant(variant_label("random", 4)) == {"kind": "random", "K": 4, "eps_scale": 1.0}
     assert parse_variant("random_K1_half")["eps_scale"] == 0.5
-    for bad in ("class_K4_half", "random_4", "foo_K2"):
+    for bad in ("class_K4_half", "random_K2_half", "random_4", "foo_K2"):
         with pytest.raises(ValueError):
             parse_variant(bad)
 
@@ -76,6 +76,33 @@ def test_build_variant_respects_groups_targets_and_budget(label):
         g = res["group"]
         for grp in torch.unique(g):                                             # one original class per group
             assert len(torch.unique(res["y_orig"][g == grp])) == 1
+
+
+def test_half_budget_variant_is_built_like_d_adv_and_keeps_every_image():
+    model = tiny_resnet(num_classes=3, logit_scale=20.0)
+    x, y = torch.rand(30, 1, 8, 8), torch.arange(30) % 3
+    res = build_variant(model, x, y, None, "random_K1_half", num_classes=3, norm="l2", eps=2.0, lr=1.0, epochs=3,
+                        batch_size=4, source_size=30, adv_source_size=21, gen=generator(2), pgd_steps=4,
+                        pgd_step_ratio=1 / 3)
+    st = res["stats"]
+    assert st["size"] == 21 and len(res["y"]) == 21                         # nothing dropped: size = source images
+    assert st["group_size"] == 1 and st["eps"] == pytest.approx(1.0) and st["balance"].startswith("none")
+    assert torch.bincount(res["y"], minlength=3).tolist() == [7, 7, 7]      # balanced random targets
+    assert (res["deltas"].flatten(1).norm(dim=1) <= 1.0 + 1e-5).all()
+    assert 0.0 <= st["construction_asr"] <= 1.0 and torch.equal(y[res["source_index"]], res["y_orig"])
+
+
+def test_size_matched_keeps_labels_balanced_and_size_exact():
+    from uap.s1.interpolation import matched_variants, size_matched
+    y = torch.tensor([0] * 10 + [1] * 10 + [2] * 4)
+    keep = size_matched(y, 15, 3, generator(0))
+    assert len(keep) == 15 and len(set(keep.tolist())) == 15
+    assert torch.bincount(y[keep], minlength=3).tolist() == [6, 5, 4] or \
+        sorted(torch.bincount(y[keep], minlength=3).tolist()) == [4, 5, 6]
+    with pytest.raises(ValueError):
+        size_matched(y, 25, 3, generator(0))
+    m = matched_variants({**_cfg(), "data": {"dataset": "fashion_mnist"}})
+    assert "cyclic_K16" not in m and {"random_K1", "random_K1_half", "class_K16"} <= set(m)
 
 
 def test_subclass_variant_without_fine_labels_is_an_error():

@@ -33,3 +33,33 @@ rule claims_table:
         "--s1-interpolation {input.s1_interpolation} --s1-leakage {input.s1_leakage} "
         "--s3-juap-vs-plain {input.s3_juap_vs_plain} "
         "--out {output.table} > {log} 2>&1"
+
+
+rule figures_claims:
+    input:
+        **s1a_tables(),
+        **s1a_images(),
+        claims=rules.claims_table.output.table,
+        generalization=rules.generalization_table.output.table,
+        construction=f"{R}/constructed/{CNORM}/construction.json",
+        contingency=f"{R}/constructed/{CNORM}/contingency.csv",
+        robust_universal=f"{R}/s1/scaling_robust_universal.safetensors",
+        s1_interpolation=f"{R}/s1/interpolation.csv",
+        notebook="notebooks/claims.ipynb",
+    output:
+        notebook=f"{R}/notebooks/claims.ipynb",
+        html=f"{R}/notebooks/claims.html",
+        figures=claims_figures(),
+    log:
+        f"{R}/logs/figures_claims.log",
+    benchmark:
+        f"{R}/benchmarks/figures_claims.tsv"
+    conda:
+        "../envs/notebook.yaml"
+    params:
+        cfg=cfg_slice(),
+        run_dir=parent_of("input", "claims", up=2),
+        fig_dir=parent_of("output", "figures"),
+    shell:
+        "python -m uap notebook --config {params.cfg} --notebook {input.notebook} --run-dir {params.run_dir} "
+        "--fig-dir {params.fig_dir} --out {output.notebook} --html {output.html} > {log} 2>&1"

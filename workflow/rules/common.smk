@@ -184,6 +184,13 @@ def s1a_images():
     }
 
 
+def claims_figures():
+    """The PNGs of notebooks/claims.ipynb (the evidence behind each claims row)."""
+    names = ["overview", "table3", "scaling", "transfer", "interpolation"]
+    names += [f"{kind}_{n}" for kind in ("shifts", "locality") for n in NORMS]
+    return [f"{R}/figures/claims_{n}.png" for n in names]
+
+
 def s1a_figures():
     return [
         f"{R}/figures/s1_{name}.png"
@@ -236,6 +243,7 @@ def final_targets():
         f"{R}/notebooks/s2_upi.html",
         f"{R}/notebooks/s1_analyses.html",
         f"{R}/notebooks/s1_universality.html",
+        f"{R}/notebooks/claims.html",
     ]
 
 
