@@ -436,7 +436,7 @@ def cmd_claims(a, cfg):
 # Commands of other systems live beside their science: each module named here has a
 # `register(add)` that adds its subcommands with the `add` helper of build_parser.
 COMMAND_MODULES: tuple[str, ...] = ("uap.s1.commands", "uap.s1.universality_commands", "uap.upi.commands",
-                                     "uap.juap.commands")
+                                     "uap.juap.commands", "uap.readme")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,57 @@
+"""README's results block is generated from a claims table: content, idempotence, errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from uap.claims import as_table, row
+from uap.errors import UapError
+from uap.readme import BEGIN, END, replace_block, results_markdown
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _claims():
+    return as_table([
+        row("S1", "per-example transfer better", paper="Fig. 6", ours="0.41 vs 0.38", criterion="gap >= 0.05",
+            ok=False, n=1000, ci=(-0.01, 0.07)),
+        row("S1", "Table 7 robust", paper="Table 7", ours="43.6 %", criterion=">= 20", ok=True, kind="sanity"),
+        row("S4", "SV-UAP | from 64 images", paper="Sec. 6.4", ours="not run", criterion="-", ok=None)])
+
+
+def test_markdown_holds_every_row_its_interval_and_counts():
+    md = results_markdown(_claims(), "results/x/tables/claims.csv")
+    assert "**finding** rows: 2 — 0 reproduced, 1 not reproduced, 1 not measured" in md
+    assert "**sanity** rows: 1 — 1 reproduced" in md
+    assert "[-0.010, 0.070]" in md and "| 1000 |" in md
+    assert "SV-UAP \\| from 64 images" in md                    # a pipe in a cell is escaped
+    assert md.index("**S1**") < md.index("**S4**")
+
+
+def test_block_replacement_is_idempotent_and_leaves_the_rest(tmp_path):
+    text = f"# title\n\nbefore\n{BEGIN}\nold numbers 12.3 %\n{END}\nafter\n"
+    block = results_markdown(_claims(), "t.csv")
+    once = replace_block(text, block)
+    assert "old numbers" not in once and once.startswith("# title\n\nbefore\n") and once.endswith(f"{END}\nafter\n")
+    assert replace_block(once, block) == once
+    with pytest.raises(UapError, match="README"):
+        replace_block("no markers here", block)
+
+
+def test_the_cli_rewrites_a_readme_and_names_a_missing_table(tmp_path):
+    from uap.cli import main
+    claims = tmp_path / "claims.csv"
+    _claims().to_csv(claims, index=False)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"x\n{BEGIN}\n{END}\n")
+    cfg = str(REPO / "config" / "smoke.yaml")
+    assert main(["readme-results", "--config", cfg, "--claims", str(claims), "--readme", str(readme)]) == 0
+    assert "per-example transfer better" in readme.read_text()
+    assert main(["readme-results", "--config", cfg, "--claims", str(tmp_path / "missing.csv"),
+                 "--readme", str(readme)]) == 2
+
+
+def test_the_repository_readme_has_the_generated_block():
+    text = (REPO / "README.md").read_text()
+    assert text.count(BEGIN) == 1 and text.count(END) == 1 and text.index(BEGIN) < text.index(END)
