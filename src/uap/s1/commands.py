@@ -157,8 +157,10 @@ def cmd_shifts(a, cfg):
     # the floor: the same targeted metric, every target, on images with same-norm noise (same shifts)
     noise = same_norm_noise(du["uni_delta"], du["norm"], c["noise_draws"], generator(cfg["seed"] + 523))
     n_pred = universal_shift_pred(model, du["x"], noise, grid, **kw)                             # [S, D, N]
-    n_hit, n_keep = attack_success_outcomes(n_pred[:, :, None], targets[:, None], du["labels"])  # [S, D, T, N]
-    c_hit, c_keep = attack_success_outcomes(predict(model, du["x"], device=device)[None], targets[0], du["labels"])
+    n_hit, n_keep = attack_success_outcomes(n_pred[:, :, None].expand(-1, -1, T, -1), targets[:, None],
+                                            du["labels"])                                        # [S, D, T, N]
+    c_hit, c_keep = attack_success_outcomes(predict(model, du["x"], device=device)[None].expand(T, -1), targets[0],
+                                            du["labels"])                                        # [T, N]
     xf = as_float(du["x"])
     kept_u = torch.stack([kept_norm(xf, st).mean(1) for st in shifted_stack(du["uni_delta"], grid)])   # [S, T]
     xe = as_float(d["x"])
