@@ -146,3 +146,25 @@ def test_robust_accuracy_is_at_most_standard_and_leaves_the_model_alone(setup):
     assert strong["standard"] == tiny["standard"] == 1.0
     assert strong["robust"] < 1.0 and tiny["robust"] == 1.0
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def test_same_norm_noise_matches_the_perturbations_norm_and_the_floor_is_measured(setup):
+    from uap.metrics import attack_success_outcomes
+    from uap.s1.shifts import kept_norm, same_norm_noise, universal_shift_pred
+    from uap.utils import generator
+    model, x, labels, deltas, _, _ = setup
+    noise = same_norm_noise(deltas, "l2", 4, generator(0))
+    assert noise.shape == (4, *deltas.shape[1:])
+    assert torch.allclose(noise.flatten(1).norm(dim=1), deltas.flatten(1).norm(dim=1).mean().expand(4), rtol=1e-5)
+    linf = same_norm_noise(deltas, "linf", 2, generator(0))
+    assert torch.allclose(linf.abs(), deltas.flatten(1).abs().amax(1).mean().expand_as(linf))
+    with pytest.raises(ValueError):
+        same_norm_noise(deltas, "l1", 1)
+    # one prediction of noise scores every target: Σ_t hits = images not predicted as their label
+    pred = universal_shift_pred(model, x, noise, torch.tensor([[0, 0]]))                    # [1, D, N]
+    T = 3
+    hit, keep = attack_success_outcomes(pred[:, :, None].expand(-1, -1, T, -1), torch.arange(T).view(1, 1, T, 1), labels)
+    assert torch.equal(hit.sum(2), pred != labels) and (keep.sum(2) == T - 1).all()
+    k = kept_norm(torch.zeros(2, *x.shape[1:]), deltas)                                     # black images: δ>0 only
+    pos = deltas.clamp(0, 1).flatten(1).norm(dim=1) / deltas.flatten(1).norm(dim=1)
+    assert torch.allclose(k, pos[:, None].expand(-1, 2), atol=1e-6) and (k <= 1 + 1e-6).all()
