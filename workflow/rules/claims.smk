@@ -19,7 +19,11 @@ rule claims_table:
         "../envs/torch.yaml"
     params:
         cfg=cfg_slice(
-            "data", "claims", "interpolation", "constructed", s1_analyses={"scaling": S1A["scaling"]}
+            "data",
+            "claims",
+            "interpolation",
+            "constructed",
+            s1_analyses={"scaling": S1A["scaling"]},
         ),
     shell:
         "python -m uap claims --config {params.cfg} --generalization {input.generalization} "

@@ -177,7 +177,9 @@ def s1a_tables():
 def s1a_images():
     """Per-image outcomes of the S1 analyses: what the claims table bootstraps."""
     return {
-        "s1_locality_images": expand(f"{R}/s1/locality_{{norm}}_images.csv", norm=NORMS),
+        "s1_locality_images": expand(
+            f"{R}/s1/locality_{{norm}}_images.csv", norm=NORMS
+        ),
         "s1_shifts_images": expand(f"{R}/s1/shifts_{{norm}}_images.csv", norm=NORMS),
         "s1_scaling_images": f"{R}/s1/scaling_images.csv",
         "s1_transfer_images": f"{R}/s1/transfer_images.csv",
