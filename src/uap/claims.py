@@ -63,7 +63,10 @@ def bootstrap_ci(*samples: np.ndarray, stat: Callable[..., np.ndarray] | None = 
         return math.nan, math.nan
     rng = np.random.default_rng(seed)
     draws = [a[rng.integers(0, len(a), size=(resamples, len(a)))] for a in arrays]
-    values = np.asarray(stat(*draws), dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):       # a ratio with a zero denominator is NaN
+        values = np.asarray(stat(*draws), dtype=float)
+    if np.isnan(values).any():
+        return math.nan, math.nan
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(values, [alpha, 1.0 - alpha])
     return float(lo), float(hi)
@@ -213,7 +216,9 @@ def shift_row(cfg: dict, images: str, table: str | None = None) -> dict:
 
     ci = boot(cfg, un, pe, stat=gap)
     ci_pe = boot(cfg, un, pe, stat=pe_excess)
-    point = lambda f: float(f(un[None], pe[None])[0])   # noqa: E731
+    def point(f):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(f(un[None], pe[None])[0])
     u1, p1 = un[None], pe[None]
     floor_far, floor0 = float(_rate(u1[..., 4], u1[..., 5])[0]), float(_rate(u1[..., 6], u1[..., 7])[0])
     clean = im[im.kind == "clean"]
