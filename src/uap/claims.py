@@ -238,7 +238,7 @@ def shift_row(cfg: dict, images: str, table: str | None = None) -> dict:
             f"{float(_rate(p1[..., 0], p1[..., 1])[0]):.3f}; floor (same-norm noise) {floor0:.3f} / {floor_far:.3f}, "
             f"clean {clean_asr:.3f}; retention gap {point(gap):.2f} {_fmt_ci(ci, 2)}, per-example far − floor "
             f"{point(pe_excess):.3f} {_fmt_ci(ci_pe)}{kept}")
-    return row(S1, claim, paper=paper, ours=ours, criterion=crit, ok=ok, n=len(un) + len(pe), ci=ci)
+    return row(S1, claim, paper=paper, ours=ours, criterion=crit, ok=ok, n=len(un) + len(pe), ci=ci, seeds=1)
 
 
 def scaling_rows(cfg: dict, images: str) -> list[dict]:
@@ -270,7 +270,7 @@ def scaling_rows(cfg: dict, images: str) -> list[dict]:
                     paper="Sec. 4, Fig. 5a: ASR of t·δ on the natural model increases with t (ImageNet-M10, ε 6, t ≤ 5)",
                     ours=f"ASR {r[0]:.3f} at t={t0:g} → {r[-1]:.3f} at t={tmax:g}; rise {r[-1] - r[0]:.3f} {_fmt_ci(ci)}; {scales}",
                     criterion=f"rise lower end >= {c['scaling_natural_rise']:g}",
-                    ok=judge(ci, ">=", c["scaling_natural_rise"]), n=len(nat), ci=ci))
+                    ok=judge(ci, ">=", c["scaling_natural_rise"]), n=len(nat), ci=ci, seeds=1))
     rob = per_t("natural_universal", robust)
     claim = "the robust model does not react to any scaling of the natural universal perturbation (Fig. 5a)"
     crit = f"largest rise over t, upper end <= {c['scaling_robust_max_rise']:g}"
@@ -280,7 +280,7 @@ def scaling_rows(cfg: dict, images: str) -> list[dict]:
         rows.append(row(S1, claim, paper="Sec. 4, Fig. 5a: the robust model (ε 6) does not react to any scale",
                         ours=f"{robust}: ASR {r[0]:.3f} at t={t0:g}, at most {r.max():.3f}; largest rise "
                              f"{r.max() - r[0]:.3f} {_fmt_ci(ci)}; {scales}",
-                        criterion=crit, ok=judge(ci, "<=", c["scaling_robust_max_rise"]), n=len(rob), ci=ci))
+                        criterion=crit, ok=judge(ci, "<=", c["scaling_robust_max_rise"]), n=len(rob), ci=ci, seeds=1))
     else:
         rows.append(not_measured(S1, claim, paper="Sec. 4, Fig. 5a", why=f"{robust} not evaluated", criterion=crit))
     rr = per_t("robust_universal", robust)
@@ -291,7 +291,7 @@ def scaling_rows(cfg: dict, images: str) -> list[dict]:
         r = rates(rr[None])[0]
         rows.append(row(S1, claim, kind="sanity", paper="Sec. 4: ε 30 on a model trained at ε 6 fools it",
                         ours=f"{robust}: ASR {r[0]:.3f} at t={t0:g} → {r[-1]:.3f} at t={tmax:g} {_fmt_ci(ci)}",
-                        criterion=crit, ok=judge(ci, ">=", c["scaling_natural_rise"]), n=len(rr), ci=ci))
+                        criterion=crit, ok=judge(ci, ">=", c["scaling_natural_rise"]), n=len(rr), ci=ci, seeds=1))
     return rows
 
 
@@ -318,7 +318,7 @@ def transfer_row(cfg: dict, images: str) -> dict:
                paper="Sec. 5.2, Fig. 6: universal ℓ2 perturbations (ε 6) transfer much less (ResNet-18 → ResNet-18, VGG16)",
                ours="; ".join(out) + " — counted: source-fooled images of another label",
                criterion=f"gap lower end >= {c['transfer_margin']:g} on every target model (interval: the worst)",
-               ok=ok, n=n, ci=worst)
+               ok=ok, n=n, ci=worst, seeds=1)
 
 
 def locality_row(cfg: dict, images: str, table: str) -> dict:
@@ -375,7 +375,7 @@ def locality_row(cfg: dict, images: str, table: str) -> dict:
                     f"{float(_rate(a[None, :, 0], a[None, :, 1])[0]):.3f} vs 2 lowest "
                     f"{float(_rate(a[None, :, 2], a[None, :, 3])[0]):.3f} on held-out images, gap "
                     f"{float(spread(a[None])[0]):.3f} {_fmt_ci(ci)}; norm ratio low/high {ratio:.2f}",
-               criterion=crit, ok=ok, n=len(a), ci=ci)
+               criterion=crit, ok=ok, n=len(a), ci=ci, seeds=1)
 
 
 def s1a_rows(cfg: dict, *, models: str, locality: list[str], shifts: list[str], scaling: str, transfer: str,
