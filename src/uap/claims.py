@@ -499,10 +499,19 @@ def s1_universality_rows(cfg: dict, interpolation: str | None, leakage: str | No
         crit = f"mean natural − best robust >= {c['probe_natural_over_robust_min_gap']:g} points"
         if len(nat) and len(rob):
             gap = float(nat.test_acc.mean() - rob.test_acc.max())
+            n = lk.test_images.iloc[0] if "test_images" in lk else None
+            ci = (math.nan, math.nan)
+            if n and not pd.isna(n):          # normal approximation over the test images (probes are independent fits)
+                p_nat, p_rob = nat.test_acc / 100, rob.test_acc.max() / 100
+                se = 100 * math.sqrt(float((p_nat * (1 - p_nat)).sum()) / len(nat) ** 2 / n + p_rob * (1 - p_rob) / n)
+                ci = (gap - _z(level) * se, gap + _z(level) * se)
+            thr = c["probe_natural_over_robust_min_gap"]
             rows.append(row(S1, claim, paper="App. A.3, Table 4: natural 36.9, diff init 35.0, VGG16 26.4, robust ℓ∞ 22.3 %",
                             ours=(", ".join(f"{r.feature_source}: {r.test_acc:.1f}" for r in lk.itertuples()) +
-                                  f" %; natural mean − best robust = {gap:.1f}"),
-                            criterion=crit, ok=bool(gap >= c["probe_natural_over_robust_min_gap"]), seeds=1))
+                                  f" %; natural mean − best robust = {gap:.1f} {_fmt_ci(ci, 1)}"),
+                            criterion=crit.replace(">=", "lower end >="), ci=ci, seeds=1,
+                            n=int(n) if n and not pd.isna(n) else None,
+                            ok=judge(ci, ">=", thr) if not math.isnan(ci[0]) else bool(gap >= thr)))
         else:
             rows.append(not_measured(S1, claim, paper="App. A.3, Table 4",
                                      why="needs natural and robust models in leakage.models", criterion=crit))

@@ -163,7 +163,7 @@ def test_s1_rows_verdicts_use_the_near_end(tmp_path, cfg):
     assert s1_rows(cfg, _generalization(tmp_path))[1]["verdict"] == "not measured"
 
 
-def _interp(tmp_path, accs=(60.0, 58.0, 45.0), half=63.0, k2=58.0, cyclic=13.2, n=10000, budget=True):
+def _interp(tmp_path, accs=(60.0, 58.0, 45.0), half=63.0, k2=58.0, cyclic=13.2, n=10000, budget=True, probes=(90.0, 50.0)):
     rows = [{"table": "Table 1", "row": f"K={K}", "K": K, "test_acc": a, "size": 5000, "trained_size": 4000,
              "construction_asr": 0.8, "chance": 10.0, "test_images": n} for K, a in zip((1, 2, 16), accs)]
     if budget:
@@ -173,8 +173,8 @@ def _interp(tmp_path, accs=(60.0, 58.0, 45.0), half=63.0, k2=58.0, cyclic=13.2, 
                   "construction_asr": 0.9, "chance": 10.0, "test_images": n}]
     rows.append({"table": "A.3", "row": "D_det-style (cyclic labels)", "K": 256, "test_acc": cyclic, "size": 3000,
                  "construction_asr": 0.5, "chance": 10.0, "test_images": n})
-    leak = pd.DataFrame([{"feature_source": s, "robust": r, "test_acc": a} for s, r, a in
-                         (("natural", False, 90.0), ("diff init", False, 50.0), ("robust", True, 25.0))])
+    leak = pd.DataFrame([{"feature_source": s, "robust": r, "test_acc": a, "test_images": n} for s, r, a in
+                         (("natural", False, probes[0]), ("diff init", False, probes[1]), ("robust", True, 25.0))])
     return {"interpolation": _write(tmp_path, "interp", pd.DataFrame(rows)), "leakage": _write(tmp_path, "leak", leak)}
 
 
@@ -182,7 +182,9 @@ def test_s1_universality_rows_both_verdicts_and_not_measured(tmp_path, cfg):
     rows = s1_universality_rows(cfg, **_interp(tmp_path))
     assert [r["verdict"] for r in rows] == ["reproduced"] * 4
     assert "trained on 4000 / 4000 images" in rows[1]["ours"] and "construction ASR 0.90 / 0.80" in rows[1]["ours"]
-    bad = s1_universality_rows(cfg, **_interp(tmp_path, accs=(45.0, 58.0, 60.0), half=57.0, k2=58.0, cyclic=10.5))
-    assert [r["verdict"] for r in bad[:3]] == ["not reproduced"] * 3
+    bad = s1_universality_rows(cfg, **_interp(tmp_path, accs=(45.0, 58.0, 60.0), half=57.0, k2=58.0, cyclic=10.5,
+                                              probes=(28.0, 27.0)))     # gap 2.5 passes 2 at the point, not the near end
+    assert [r["verdict"] for r in bad] == ["not reproduced"] * 4
+    assert rows[3]["ci_low"] < 45.0 < rows[3]["ci_high"] and rows[3]["n"] == 10000     # 70 − 25
     missing = s1_universality_rows(cfg, **_interp(tmp_path, budget=False))
     assert missing[1]["verdict"] == "not measured"

@@ -107,6 +107,7 @@ def cmd_leakage_probes(a, cfg):
         rows.append({"model": name, "feature_source": feature_source(name, cfg["models"][name], source),
                      "robust": bool(cfg["models"][name].get("adversarial")), "arch": mmeta["model"]["arch"],
                      "feature_dim": r["feature_dim"], "train_size": int(len(tensors["y"])),
+                     "test_images": int(len(test.y)),
                      "probe_train_acc": r["train_acc"] * 100, "test_acc": r["test_acc"] * 100,
                      "model_test_acc": mmeta["metrics"]["test_acc"] * 100, "seconds": round(time.time() - t0, 1)})
         print(f"probe on {name}: test accuracy {r['test_acc']:.4f} (train {r['train_acc']:.4f})", flush=True)
