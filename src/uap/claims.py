@@ -109,7 +109,7 @@ def as_table(rows: list[dict]) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ S1
-# S1 = 003_5f4bfee9d191d7d2.txt. Per-image outcomes (the analyses' *_images.csv) are pre-reduced to a
+# S1 = 003_5f4bfee9d191d7d2.txt. Per-image outcomes (s1/per_image/*.csv) are pre-reduced to a
 # few sums per image, so each bootstrap resamples an [n, columns] array.
 S1 = "S1"
 

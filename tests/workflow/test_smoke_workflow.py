@@ -160,7 +160,7 @@ def test_s1_locality_and_shifts(smoke_project):
         loc = pd.read_csv(s1 / f"locality_{norm}.csv")
         uni, pe = loc[loc.kind == "universal"], loc[loc.kind == "per_example"]
         assert len(uni) == 10 * 6 and len(pe) == 6 and loc.asr.between(0, 1).all()
-        li = pd.read_csv(s1 / f"locality_{norm}_images.csv")          # per-image outcomes of the counted images
+        li = pd.read_csv(s1 / "per_image" / f"locality_{norm}.csv")          # per-image outcomes of the counted images
         assert li.image.nunique() == 50 and set(li.hit) <= {0, 1}
         agg = li.groupby(["target", "patch"]).hit.mean()                 # they reproduce the table's patch ASR
         assert (agg.values - uni.set_index(["target", "patch"]).asr.loc[agg.index].values).__abs__().max() < 1e-9
@@ -173,7 +173,7 @@ def test_s1_locality_and_shifts(smoke_project):
         assert len(sh[sh.kind == "universal"]) == 16 * 10 and len(sh[sh.kind == "per_example"]) == 16
         # the unshifted universal ASR is the attack's own test ASR on the same images' subset: in [0, 1], finite
         assert sh.asr.between(0, 1).all() and sh.kept_norm.between(0, 1 + 1e-6).all()
-        si = pd.read_csv(s1 / f"shifts_{norm}_images.csv")
+        si = pd.read_csv(s1 / "per_image" / f"shifts_{norm}.csv")
         assert set(si.kind) == {"per_example", "universal", "noise", "clean"} and (si.hits <= si.counted + 1e-9).all()
         u = si[si.kind == "universal"].groupby(["dy", "dx"])[["hits", "counted"]].sum()
         pooled = sh[sh.kind == "universal"].groupby(["dy", "dx"]).asr.mean()    # same images, every target counted
@@ -185,7 +185,7 @@ def test_s1_scaling_and_transfer(smoke_project):
     sc = pd.read_csv(s1 / "scaling.csv")
     assert set(sc.perturbation) == {"natural_universal", "robust_universal", "patch_high", "patch_middle", "patch_low"}
     assert set(sc.t) == {0, 0.36, 0.72} and sc.asr.between(0, 1).all()     # the paper's per-pixel range at ε 3
-    si = pd.read_csv(s1 / "scaling_images.csv")
+    si = pd.read_csv(s1 / "per_image" / "scaling.csv")
     assert si.image.nunique() == 50 and (si.hits <= si.counted).all()
     nat = si[(si.perturbation == "natural_universal") & (si.model == "natural")].groupby("t")[["hits", "counted"]].sum()
     assert nat.loc[0.0, "hits"] <= nat.loc[0.72, "hits"] or nat.loc[0.72, "counted"] > 0
@@ -198,7 +198,7 @@ def test_s1_scaling_and_transfer(smoke_project):
     assert set(tr.target_model) == {"natural2", "vgg"} and set(tr.kind) == {"per_example", "universal"}
     pooled = tr[tr.target == -1]
     assert len(pooled) == 4 and (pooled.counted > 0).all() and pooled.transfer_rate.between(0, 1).all()
-    ti = pd.read_csv(s1 / "transfer_images.csv").groupby(["kind", "target_model"])[["transferred", "counted"]].sum()
+    ti = pd.read_csv(s1 / "per_image" / "transfer.csv").groupby(["kind", "target_model"])[["transferred", "counted"]].sum()
     p = pooled.set_index(["kind", "target_model"]).sort_index()
     assert ti.counted.sort_index().tolist() == p.counted.tolist()                   # per-image = pooled counts
     assert ((ti.transferred / ti.counted).sort_index() - p.transfer_rate).abs().max() < 1e-9

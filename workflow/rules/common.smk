@@ -178,11 +178,11 @@ def s1a_images():
     """Per-image outcomes of the S1 analyses: what the claims table bootstraps."""
     return {
         "s1_locality_images": expand(
-            f"{R}/s1/locality_{{norm}}_images.csv", norm=NORMS
+            f"{R}/s1/per_image/locality_{{norm}}.csv", norm=NORMS
         ),
-        "s1_shifts_images": expand(f"{R}/s1/shifts_{{norm}}_images.csv", norm=NORMS),
-        "s1_scaling_images": f"{R}/s1/scaling_images.csv",
-        "s1_transfer_images": f"{R}/s1/transfer_images.csv",
+        "s1_shifts_images": expand(f"{R}/s1/per_image/shifts_{{norm}}.csv", norm=NORMS),
+        "s1_scaling_images": f"{R}/s1/per_image/scaling.csv",
+        "s1_transfer_images": f"{R}/s1/per_image/transfer.csv",
     }
 
 

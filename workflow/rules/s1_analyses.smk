@@ -31,7 +31,7 @@ rule locality:
         test=rules.prepare_data.output.test,
     output:
         table=f"{R}/s1/locality_{{norm}}.csv",
-        images=f"{R}/s1/locality_{{norm}}_images.csv",
+        images=f"{R}/s1/per_image/locality_{{norm}}.csv",
     log:
         f"{R}/logs/locality/{{norm}}.log",
     benchmark:
@@ -58,7 +58,7 @@ rule shifts:
         test=rules.prepare_data.output.test,
     output:
         table=f"{R}/s1/shifts_{{norm}}.csv",
-        images=f"{R}/s1/shifts_{{norm}}_images.csv",
+        images=f"{R}/s1/per_image/shifts_{{norm}}.csv",
     log:
         f"{R}/logs/shifts/{{norm}}.log",
     benchmark:
@@ -89,7 +89,7 @@ rule scaling:
         test=rules.prepare_data.output.test,
     output:
         table=f"{R}/s1/scaling.csv",
-        images=f"{R}/s1/scaling_images.csv",
+        images=f"{R}/s1/per_image/scaling.csv",
         robust_universal=f"{R}/s1/scaling_robust_universal.safetensors",
         meta=f"{R}/s1/scaling_robust_universal.json",
     log:
@@ -121,7 +121,7 @@ rule transfer:
         test=rules.prepare_data.output.test,
     output:
         table=f"{R}/s1/transfer.csv",
-        images=f"{R}/s1/transfer_images.csv",
+        images=f"{R}/s1/per_image/transfer.csv",
     log:
         f"{R}/logs/transfer.log",
     benchmark:
