@@ -163,7 +163,7 @@ def test_s1_locality_and_shifts(smoke_project):
         li = pd.read_csv(s1 / "per_image" / f"locality_{norm}.csv")          # per-image outcomes of the counted images
         assert li.image.nunique() == 50 and set(li.hit) <= {0, 1}
         agg = li.groupby(["target", "patch"]).hit.mean()                 # they reproduce the table's patch ASR
-        assert (agg.values - uni.set_index(["target", "patch"]).asr.loc[agg.index].values).__abs__().max() < 1e-9
+        assert (agg.values - uni.set_index(["target", "patch"]).asr.loc[agg.index].values).__abs__().max() < 1e-6
         assert (loc.rescaled == (norm == "l2")).all() and (loc["size"] == 10).all()
         assert ((loc.top >= 0) & (loc.top <= 18) & (loc.left >= 0) & (loc.left <= 18)).all()
         assert (uni.groupby("target").asr.max() <= 1).all() and uni.full_asr.between(0, 1).all()
@@ -201,7 +201,7 @@ def test_s1_scaling_and_transfer(smoke_project):
     ti = pd.read_csv(s1 / "per_image" / "transfer.csv").groupby(["kind", "target_model"])[["transferred", "counted"]].sum()
     p = pooled.set_index(["kind", "target_model"]).sort_index()
     assert ti.counted.sort_index().tolist() == p.counted.tolist()                   # per-image = pooled counts
-    assert ((ti.transferred / ti.counted).sort_index() - p.transfer_rate).abs().max() < 1e-9
+    assert ((ti.transferred / ti.counted).sort_index() - p.transfer_rate).abs().max() < 1e-6
     per_class = tr[tr.target >= 0].groupby(["kind", "target_model"]).counted.sum()
     assert per_class.sort_index().tolist() == pooled.set_index(["kind", "target_model"]).counted.sort_index().tolist()
 
