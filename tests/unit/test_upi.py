@@ -101,7 +101,7 @@ def test_power_method_converges_to_top_right_singular_vector():
     G = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5)
     _, s, vh = torch.linalg.svd(G.double())
     assert s[0] > 1.05 * s[1]                                      # a spectral gap to converge to
-    for alpha in (None, 1.0):
+    for alpha in (None, 6 / float(s[0] ** 2)):        # Oja's α on the scale of M = GᵀG/n (raw rows)
         r = upi_pca(m, x, t, interpreter="sg", eps=0.7, epochs=150, batch_size=6, noise_ratio=0.1, alpha=alpha,
                     softplus_beta=5.0, fixed_noise=z[0], generator=torch.Generator().manual_seed(0))
         cos = float(r.delta.flatten().double() @ vh[0]) / 0.7
@@ -133,7 +133,8 @@ def test_upi_attacks_respect_budget_beat_noise_and_do_not_mutate():
     t = m(x).argmax(1)
     kw = dict(interpreter="sg", eps=1.0, noise_ratio=0.1, softplus_beta=5.0)
     g = torch.Generator().manual_seed(0)
-    res = {"grad": upi_grad(m, x, t, epochs=3, batch_size=8, step_ratio=0.3, generator=g, **kw),
+    res = {"grad": upi_grad(m, x, t, epochs=3, batch_size=8, step="normalised", step_ratio=0.3, sign_flip=True,
+                            generator=g, **kw),
            "fgm": upi_pca(m, x, t, epochs=2, batch_size=8, variant="fgm", generator=g, **kw),
            "pgd": upi_pca(m, x, t, epochs=1, batch_size=8, variant="pgd", pgd_steps=2, generator=g, **kw)}
     assert torch.equal(x, x0)
@@ -149,6 +150,42 @@ def test_upi_attacks_respect_budget_beat_noise_and_do_not_mutate():
             r.info["d_plus"], r.info["d_minus"])
         d = float(interpretation_dissimilarity(ref, interp(m, (x + r.delta).clamp(0, 1), t)).mean())
         assert d > base, (name, d, base)
+
+
+def test_upi_grad_step_is_algorithm_1():
+    """The raw step is δ + α·(mean gradient), then the ε-ball; the normalised variant moves step_ratio·ε."""
+    from uap.attacks.upi_grad import grad_step
+    d, g = torch.zeros(1, 1, 2, 2), torch.tensor([[[[0.1, 0.0], [0.0, 0.0]]]])
+    assert torch.allclose(grad_step(d, g, step="raw", alpha=2.0, step_ratio=0.3, eps=1.0), 2.0 * g)
+    assert torch.allclose(grad_step(d, 100 * g, step="raw", alpha=1.0, step_ratio=0.3, eps=1.0), 10 * g)  # projected
+    assert float(grad_step(d, g, step="normalised", alpha=2.0, step_ratio=0.3, eps=1.0).norm()) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="step"):
+        grad_step(d, g, step="adam", alpha=1.0, step_ratio=0.3, eps=1.0)
+
+
+def test_upi_grad_default_has_no_sign_flip():
+    """Algorithm 1 returns δ as it is: same seed, same δ, whichever sign changes the maps more."""
+    m, x = _model("fcn2", width=2), _images(n=8)
+    t = m(x).argmax(1)
+    kw = dict(interpreter="sg", eps=1.0, noise_ratio=0.1, softplus_beta=5.0, epochs=2, batch_size=4)
+    plain = upi_grad(m, x, t, generator=torch.Generator().manual_seed(0), **kw)
+    flip = upi_grad(m, x, t, sign_flip=True, generator=torch.Generator().manual_seed(0), **kw)
+    assert "sign" not in plain.info and plain.info["step"] == "raw"
+    assert torch.allclose(flip.delta, flip.info["sign"] * plain.delta)
+
+
+def test_pca_rows_raw_are_prop_2_gradients():
+    """Raw rows are the per-image gradients themselves (Prop. 2's G); the unit variant rescales each."""
+    m, x = _model("fcn2", width=2), _images(n=4)
+    t = m(x).argmax(1)
+    dist = MapDistance(m, "sg", softplus_beta=5.0)
+    z = 0.05 * torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(3))
+    raw = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5)
+    unit = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5, rows="unit")
+    g, _ = dist.per_image_grad(x, t, dist.reference(x, t), z)
+    assert torch.allclose(raw, g.flatten(1))
+    assert torch.allclose(unit, raw / raw.norm(dim=1, keepdim=True), atol=1e-6)
+    assert raw.norm(dim=1).std() > 0                                    # so the two weight images differently
 
 
 def test_per_image_attacks_and_classification_uap():
