@@ -1,15 +1,108 @@
-"""The claims table: one row per headline finding — claim, the paper's value, ours, verdict.
+"""The claims table: one row per claim — what the paper says, what we measured, how sure we are, verdict.
 
-Verdict thresholds come from config.claims; a finding that does not reproduce says so."""
+Every row has the columns of `COLUMNS`. `kind` says what the row is: a `finding` (the paper's claim,
+tested), a `sanity` check of the set-up (e.g. Table 7's robust models; never counted as a reproduction)
+or an `extension` (our own stricter reading). A finding carries an interval [ci_low, ci_high]: a
+percentile bootstrap over images (`bootstrap_ci`) or the spread over seeds; its verdict uses the
+interval's near end (`judge`). A row whose inputs were not produced says "not measured" and why.
+Thresholds live in config.claims, each citing the paper number it comes from."""
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
 import pandas as pd
+
+COLUMNS = ["system", "claim", "kind", "paper", "ours", "n", "ci_low", "ci_high", "seeds", "criterion", "verdict"]
+KINDS = ("finding", "sanity", "extension")
+NOT_MEASURED = "not measured"
 
 
 def _verdict(ok: bool | None) -> str:
     if ok is None:
-        return "not measured"
+        return NOT_MEASURED
     return "reproduced" if ok else "not reproduced"
+
+
+def row(system: str, claim: str, *, paper: str, ours: str, criterion: str, ok: bool | None,
+        kind: str = "finding", n: int | None = None, ci: tuple[float, float] | None = None,
+        seeds: int | None = None) -> dict:
+    """One claims row with every column of `COLUMNS`; `ok` None means "not measured"."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    lo, hi = ci if ci is not None else (math.nan, math.nan)
+    return {"system": system, "claim": claim, "kind": kind, "paper": paper, "ours": ours,
+            "n": n if n is not None else pd.NA, "ci_low": float(lo), "ci_high": float(hi),
+            "seeds": seeds if seeds is not None else pd.NA, "criterion": criterion, "verdict": _verdict(ok)}
+
+
+def not_measured(system: str, claim: str, *, paper: str, why: str, criterion: str, kind: str = "finding") -> dict:
+    """A row whose inputs were not produced by this run: `ours` says why, no interval."""
+    return row(system, claim, paper=paper, ours=why, criterion=criterion, ok=None, kind=kind)
+
+
+def bootstrap_ci(*samples: np.ndarray, stat: Callable[..., np.ndarray] | None = None, resamples: int = 2000,
+                 level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of `stat` over the rows (images) of each sample.
+
+    Each sample is an array whose first axis is the unit resampled (an image); samples are resampled
+    independently of each other (pass paired measurements as columns of one sample). `stat` receives
+    the resampled samples with a leading resample axis, shape (resamples, n, ...), and returns one value
+    per resample; by default the mean of one sample, or the difference of the means of two (first −
+    second). Vectorised: one index draw of shape (resamples, n) per sample. Fixed seed: deterministic."""
+    if stat is None:
+        if len(samples) == 1:
+            stat = lambda a: a.mean(axis=1)  # noqa: E731
+        elif len(samples) == 2:
+            stat = lambda a, b: a.mean(axis=1) - b.mean(axis=1)  # noqa: E731
+        else:
+            raise ValueError("give `stat` for more than two samples")
+    arrays = [np.asarray(s, dtype=float) for s in samples]
+    if any(len(a) == 0 for a in arrays):
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    draws = [a[rng.integers(0, len(a), size=(resamples, len(a)))] for a in arrays]
+    values = np.asarray(stat(*draws), dtype=float)
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(values, [alpha, 1.0 - alpha])
+    return float(lo), float(hi)
+
+
+def boot(cfg: dict, *samples: np.ndarray, stat: Callable[..., np.ndarray] | None = None) -> tuple[float, float]:
+    """`bootstrap_ci` with the resamples, level and seed of config.claims."""
+    c = cfg["claims"]
+    return bootstrap_ci(*samples, stat=stat, resamples=c["bootstrap_resamples"], level=c["ci_level"],
+                        seed=c["bootstrap_seed"])
+
+
+def judge(ci: tuple[float, float], op: str, threshold: float) -> bool | None:
+    """Verdict from an interval's near end: for ">=" the lower end must reach the threshold, for "<="
+    the upper end must stay below it. None (not measured) when the interval is undefined."""
+    lo, hi = ci
+    if op == ">=":
+        return None if math.isnan(lo) else bool(lo >= threshold)
+    if op == "<=":
+        return None if math.isnan(hi) else bool(hi <= threshold)
+    raise ValueError(f"op must be '>=' or '<=', got {op!r}")
+
+
+def seed_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """Interval of a statistic measured once per seed: the empirical percentiles over the seeds
+    (with 3–5 seeds this is in effect [min, max]); NaN with fewer than two seeds."""
+    v = np.asarray([x for x in values if not math.isnan(x)], dtype=float)
+    if len(v) < 2:
+        return math.nan, math.nan
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(v, [alpha, 1.0 - alpha])
+    return float(lo), float(hi)
+
+
+def as_table(rows: list[dict]) -> pd.DataFrame:
+    """Rows (from `row`, or older dicts without the new columns) in the column order of `COLUMNS`."""
+    df = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    df["kind"] = df["kind"].fillna("finding")
+    return df
 
 
 def s1_rows(cfg: dict, generalization: str) -> list[dict]:
@@ -107,7 +200,8 @@ def s1a_rows(cfg: dict, *, models: str, locality: list[str], shifts: list[str], 
         ok = None if same.empty else bool(r.robust_acc - same.robust_acc.iloc[0] >= c["robust_acc_gap"])
         ours = (f"{r.model}: {r.robust_acc:.1f} % robust ({r.standard_acc:.1f} % standard); natural: "
                 + ("not evaluated" if same.empty else f"{same.robust_acc.iloc[0]:.1f} % robust") + f" ({r.threat}, ε={r.eps:g})")
-        rows.append({"system": "S1", "claim": f"PGD training ({r.threat}) gives robust accuracy a natural model lacks (Table 7)",
+        rows.append({"system": "S1", "kind": "sanity",
+                     "claim": f"PGD training ({r.threat}) gives robust accuracy a natural model lacks (Table 7)",
                      "paper": "robust 50.7-59.8 % vs standard < 1 % (CIFAR-10, ImageNet-M10)", "ours": ours,
                      "criterion": f"robust - natural >= {c['robust_acc_gap']:g} points", "verdict": _verdict(ok)})
     # Spatial invariance (Sec. 3.2, Fig. 4/16)
@@ -278,4 +372,4 @@ def claims_table(cfg: dict, *, generalization: str, s4_layers: list[str], s4_ima
         rows += pd.read_csv(s2_claims).to_dict("records")
     if s3:
         rows += s3_rows(cfg, **s3)
-    return pd.DataFrame(rows)
+    return as_table(rows)
