@@ -42,10 +42,14 @@ def test_cam_equals_gradcam_up_to_scale_for_gap_linear_head(arch):
     x = torch.rand(6, 1, 16, 16)
     t = torch.randint(0, 5, (6,))
     cam = get_interpreter("cam")(m, x, t, upsample_to_input=False)
-    grad = get_interpreter("gradcam")(m, x, t, upsample_to_input=False)
+    grad = get_interpreter("gradcam")(m, x, t, upsample_to_input=False, relu=False)
     v = cam.shape[-1] * cam.shape[-2]
     assert cam.abs().max() > 0
     torch.testing.assert_close(grad * v, cam, rtol=1e-4, atol=1e-5)
+    # Grad-CAM proper keeps only the positive regions: ReLU(CAM / V), no longer CAM up to scale
+    pos = get_interpreter("gradcam")(m, x, t, upsample_to_input=False)
+    torch.testing.assert_close(pos, torch.relu(cam / v), rtol=1e-4, atol=1e-6)
+    assert (cam < 0).any() and (pos >= 0).all()
     # and the class matters: another class gives another map
     other = get_interpreter("cam")(m, x, (t + 1) % 5, upsample_to_input=False)
     assert not torch.allclose(other, cam)

@@ -249,6 +249,14 @@ def test_experiment_rows_tables_and_claims(interp, tmp_path):
     keys = {("fcn2", i, k): tensors[f"delta_{k}"] for i in ("sg", "ig") for k in ("upi_pca_pgd", "upi_pca_fgm")}
     correlation_table(keys).to_csv(tmp_path / "cc.csv", index=False)
     from uap.config import load_config
-    rows = s2_rows(load_config("config/smoke.yaml"), str(tmp_path / "t1.csv"), str(tmp_path / "cc.csv"))
-    assert len(rows) == 3 and all(r["system"] == "S2" for r in rows)
-    assert rows[2]["verdict"] == "reproduced" and "1.00" in rows[2]["ours"]       # identical directions: |corr| = 1
+    per_image = pd.concat([pd.DataFrame({"model": "fcn2", "interpreter": i, "method": m, "image": range(len(d)),
+                                         "dissimilarity": d.numpy()})
+                           for i in ("sg", "ig") for m, _, _ in METHODS for d in [tensors[f"dissimilarity_{m}"]]])
+    assert len(tensors["dissimilarity_per_image_pgd"]) == 8 and (df.images == 8).all()
+    rows = s2_rows(load_config("config/smoke.yaml"), str(tmp_path / "t1.csv"), str(tmp_path / "cc.csv"), per_image)
+    assert len(rows) == 4 and all(r["system"] == "S2" for r in rows)
+    assert [r["kind"] for r in rows] == ["finding", "finding", "sanity", "finding"]
+    for r in rows[:2]:
+        assert r["ci_low"] <= r["ci_high"] and r["n"] == 8
+    assert "1.00" in rows[3]["ours"]                                # identical directions: |corr| = 1
+    assert rows[3]["verdict"] == ("reproduced" if rows[2]["verdict"] == "reproduced" else "not judged")

@@ -100,7 +100,8 @@ def cmd_s3_tables(a, cfg):
     jap = pd.concat([pd.read_csv(p) for p in a.jap], ignore_index=True)
     main_norm = s3["main_norm"]
     out = Path(a.out_dir)
-    for name, df in tables(universal, losses, jap, main_norm=main_norm, interps=s3["interpreters"]).items():
+    for name, df in tables(universal, losses, jap, main_norm=main_norm, interps=s3["interpreters"],
+                           main_loss=s3["joint"]["loss"]).items():
         write_csv(out / f"s3_{name}.csv", df)
         print(f"== {name}\n{df.to_string(index=False)}")
     write_csv(out / "s3_juap_vs_plain.csv", juap_vs_plain(universal, main_norm))
