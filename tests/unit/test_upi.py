@@ -172,6 +172,11 @@ def test_upi_grad_default_has_no_sign_flip():
     flip = upi_grad(m, x, t, sign_flip=True, generator=torch.Generator().manual_seed(0), **kw)
     assert "sign" not in plain.info and plain.info["step"] == "raw"
     assert torch.allclose(flip.delta, flip.info["sign"] * plain.delta)
+    # alpha None: calibrated once so that the first step moves step_ratio·ε, then constant (raw steps)
+    one = upi_grad(m, x, t, generator=torch.Generator().manual_seed(0), **{**kw, "epochs": 1, "batch_size": 8})
+    start = 0.1 * 1.0 / 64 ** 0.5 * torch.randn((1, 1, 8, 8), generator=torch.Generator().manual_seed(0))
+    assert float((one.delta - start[0]).norm()) == pytest.approx(0.2, rel=1e-4)
+    assert one.info["alpha"] > 0
 
 
 def test_pca_rows_raw_are_prop_2_gradients():

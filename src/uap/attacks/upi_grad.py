@@ -35,7 +35,7 @@ def grad_step(delta: torch.Tensor, grad: torch.Tensor, *, step: str, alpha: floa
 
 
 def upi_grad(model, x: torch.Tensor, target: torch.Tensor, *, interpreter: str, eps: float, epochs: int,
-             batch_size: int, noise_ratio: float, step: str = "raw", alpha: float = 0.5, step_ratio: float = 0.2,
+             batch_size: int, noise_ratio: float, step: str = "raw", alpha: float | None = None, step_ratio: float = 0.2,
              sign_flip: bool = False, interp_options: dict | None = None, softplus_beta: float | None = None,
              generator: torch.Generator | None = None, device="cpu", desc: str = "UPI-Grad") -> UPIResult:
     """x: [n, C, H, W] images in [0,1]; target: [n] classes explained (the clean predictions).
@@ -43,8 +43,13 @@ def upi_grad(model, x: torch.Tensor, target: torch.Tensor, *, interpreter: str, 
     Each minibatch draws one Z ~ N(0, σ²I) (σ from noise_ratio: E‖Z‖ ≈ noise_ratio·ε) and updates δ
     by `grad_step` (default "raw": Algorithm 1's step α times the mean gradient), then projects onto
     the ε-ball. Algorithm 1 returns δ as it is; `sign_flip` (our earlier variant) keeps whichever of
-    ±δ changes the maps more."""
-    if epochs < 1 or batch_size < 1 or step_ratio <= 0 or alpha <= 0 or eps <= 0:
+    ±δ changes the maps more.
+
+    alpha None: α is fixed once, at the first minibatch, so that the first raw step has length
+    step_ratio·ε (α = step_ratio·ε/‖ḡ₀‖), and kept for every later step. The paper gives no α for
+    Algorithm 1, and the raw gradient of D is ~1e-6–1e-4 here (it varies 100x between models and
+    interpretations): a fixed α such as 0.5 leaves δ at its Gaussian start."""
+    if epochs < 1 or batch_size < 1 or step_ratio <= 0 or (alpha is not None and alpha <= 0) or eps <= 0:
         raise ValueError(f"UPI-Grad needs epochs, batch_size >= 1 and alpha, step_ratio, eps > 0 "
                          f"(got {epochs}, {batch_size}, {alpha}, {step_ratio}, {eps})")
     if step not in STEPS:
@@ -69,6 +74,8 @@ def upi_grad(model, x: torch.Tensor, target: torch.Tensor, *, interpreter: str, 
             d = delta.detach().requires_grad_(True)
             loss = dist(xb, tb, ref, d + z).mean()
             (g,) = torch.autograd.grad(loss, d)
+            if alpha is None:
+                alpha = step_ratio * eps / float(g.norm().clamp_min(1e-30))
             delta = grad_step(d.detach(), g, step=step, alpha=alpha, step_ratio=step_ratio, eps=eps)
             tot += float(loss.detach()) * len(idx)
             bar.update(1)
