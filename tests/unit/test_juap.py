@@ -192,3 +192,37 @@ def test_rts_encoder_term_adds_to_the_interpretation_shift(net):
     torch.manual_seed(1)
     extra = train_juap(net, x, y, encoder_weight=1.0, gen=generator(3), **kw).history[0]["l_int"]
     assert extra > plain > 0
+
+
+def test_default_classifier_loss_is_eq8_least_likely():
+    from uap.config import load_config
+    from uap.juap.juap import loss_labels
+    s3 = load_config("config.yaml")["s3"]
+    assert s3["joint"]["loss"] == "least_likely" and s3["joint"]["delta"] == -0.8
+    assert s3["joint"]["rts_encoder_weight"] == 1.0                     # the paper adds ‖e(x̂) − e(x)‖₂ for RTS
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.0, 1.0, -3.0]])
+    model = lambda x: logits[: len(x)]                                  # noqa: E731
+    assert loss_labels(model, torch.zeros(2, 1), torch.tensor([0, 1]), "least_likely", None).tolist() == [1, 2]
+
+
+def test_lambda_rule_picks_largest_lambda_within_tolerance():
+    import pandas as pd
+    from uap.juap.experiments import pick_lambda
+    rows = [{"interpreter": "-", "lam": 0.0, "seed": s, "fooling_ratio": 0.70} for s in range(3)]
+    for lam, fr in ((1e-3, 0.71), (1e-2, 0.66), (1e-1, 0.40)):
+        rows += [{"interpreter": "cam", "lam": lam, "seed": s, "fooling_ratio": fr + 0.01 * (s - 1)} for s in range(3)]
+    rows += [{"interpreter": "rts", "lam": lam, "seed": 0, "fooling_ratio": 0.1} for lam in (1e-3, 1e-2)]
+    picked = pick_lambda(pd.DataFrame(rows), tol=0.05)
+    assert picked == {"cam": 1e-2, "rts": 1e-3}                          # rts: none within tol -> the smallest
+
+
+def test_lambda_sweep_runs_every_seed_and_grid_point(net):
+    from uap.juap.experiments import run_lambda_sweep
+    s3 = {"generators": ["resnet"], "interpreters": ["cam"], "iou_threshold": 0.5, "norms": {"l2": 1.0},
+          "lambda_rule": {"grid": [0.01, 0.1], "seeds": 2, "tol": 0.05},
+          "generator": {"width": 4, "blocks": 1, "steps": 2, "batch_size": 8, "lr": 1e-3},
+          "joint": {"delta": -0.8, "lam": {"cam": 0.5}, "smooth_relu": True, "rts_encoder_weight": 1.0,
+                    "loss": "least_likely"}}
+    x, y = torch.rand(16, 1, 16, 16), torch.randint(0, 4, (16,))
+    df = run_lambda_sweep(net, x, y, s3, norm="l2", masker=None, gen=generator(0), device="cpu")
+    assert len(df) == 2 * 3 and set(df.lam) == {0.0, 0.01, 0.1} and df.fooling_ratio.between(0, 1).all()

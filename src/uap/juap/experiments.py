@@ -201,3 +201,36 @@ def juap_vs_plain(universal: pd.DataFrame, norm: str) -> pd.DataFrame:
                      "l1_fooled_juap": j[f"l1_fooled_{i}"], "l1_fooled_plain": g[f"l1_fooled_{i}"],
                      "iou_fooled_juap": j[f"iou_fooled_{i}"], "iou_fooled_plain": g[f"iou_fooled_{i}"]})
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------ λ rule
+def pick_lambda(sweep: pd.DataFrame, tol: float) -> dict[str, float]:
+    """The λ rule of S3, fixed before any sweep: per interpreter, the largest λ of the grid whose JUAP
+    fooling ratio (mean over generator seeds, on the training images) stays within `tol` of the
+    generative UAP's (mean over the same seeds); the smallest λ of the grid when none does.
+    sweep: rows (interpreter, lam, seed, fooling_ratio) with interpreter "-" for the GUAP runs."""
+    guap = float(sweep[sweep.interpreter == "-"].fooling_ratio.mean())
+    out = {}
+    for interp, t in sweep[sweep.interpreter != "-"].groupby("interpreter"):
+        fr = t.groupby("lam").fooling_ratio.mean()
+        ok = fr[fr >= guap - tol]
+        out[interp] = float(ok.index.max() if len(ok) else fr.index.min())
+    return out
+
+
+def run_lambda_sweep(model, xtr, ytr, s3: dict, *, norm: str, masker, gen, device) -> pd.DataFrame:
+    """GUAP and JUAP over `s3.lambda_rule.grid` × interpreters × `s3.lambda_rule.seeds` generator seeds
+    (first generator), fooling ratio on the training images (the evaluation images stay unseen)."""
+    rule = s3["lambda_rule"]
+    ev = Evaluator(model, xtr, [], masker=masker, device=device, iou_threshold=s3["iou_threshold"])
+    arch, rows = s3["generators"][0], []
+    for seed in range(rule["seeds"]):
+        for interp, lam in [(None, 0.0)] + [(i, lam) for i in s3["interpreters"] for lam in rule["grid"]]:
+            lams = {**s3["joint"]["lam"], **({interp: lam} if interp else {})}
+            cfg = {**s3, "joint": {**s3["joint"], "lam": lams}}
+            name, r = _generator_run(model, xtr, ytr, cfg, arch=arch, norm=norm, interpreter=interp, masker=masker,
+                                     gen=gen, device=device)
+            rows.append({"seed": seed, "interpreter": interp or "-", "lam": lam, "method": name,
+                         "fooling_ratio": ev(r.delta)["fooling_ratio"], "seconds": round(r.seconds, 1)})
+            print(f"  seed {seed} {name} λ={lam:g}: fooling ratio {rows[-1]['fooling_ratio']:.3f}", flush=True)
+    return pd.DataFrame(rows)
