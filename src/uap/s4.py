@@ -35,18 +35,19 @@ def fool_pm(model, x_eval, clean, delta, device) -> dict:
             "images": int(x_eval.shape[0])}
 
 
-def layer_sweep(model, layers: list[str], x_base, x_eval, *, norm, eps, q, iters, gen, device, seed: int = 0):
+def layer_sweep(model, layers: list[str], x_base, x_eval, *, norm, eps, q, iters, gen, device, seed: int = 0,
+                tol: float = 0.0):
     """Singular value and fooling rate (max over ±v) of the SV-UAP of every hidden layer (+ a noise
     baseline row); `seed` labels the rows (the caller draws x_base and gen per seed)."""
     clean = predict(model, x_eval, device=device)
     rows, deltas = [], []
     for depth, layer in enumerate(layers):
         t0 = time.time()
-        r = sv_uap(model, x_base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen)
+        r = sv_uap(model, x_base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen, tol=tol)
         secs = time.time() - t0
         fr = fool_pm(model, x_eval, clean, r.delta, device)
         rows.append({"seed": seed, "layer": layer, "depth": depth, "singular_value": float(r.singular_value), **fr,
-                     "seconds": round(secs, 2), "seconds_per_iter": secs / iters})
+                     "iters": len(r.history), "seconds": round(secs, 2), "seconds_per_iter": secs / len(r.history)})
         deltas.append(r.delta.detach().cpu())
         print(f"seed {seed} {layer}: σ={float(r.singular_value):.4g} fooling rate {fr['fooling_rate']:.3f} "
               f"(+v {fr['fooling_rate_plus']:.3f}, −v {fr['fooling_rate_minus']:.3f}; {secs:.1f}s)", flush=True)
@@ -65,7 +66,7 @@ def best_layer(table: pd.DataFrame) -> str:
 
 
 def images_sweep(model, layer: str, x_train, x_eval, n_images: list[int], *, norm, eps, q, iters, df_cfg, gen,
-                 device):
+                 device, tol: float = 0.0):
     """Fooling rate against the number of images the perturbation is computed from: SV-UAP vs DeepFool UAP."""
     clean = predict(model, x_eval, device=device)
     rows = []
@@ -73,7 +74,7 @@ def images_sweep(model, layer: str, x_train, x_eval, n_images: list[int], *, nor
     for n in n_images:
         base = x_train[perm[:n]]
         t0 = time.time()
-        r = sv_uap(model, base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen)
+        r = sv_uap(model, base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen, tol=tol)
         rows.append({"method": "sv_uap", "n_images": n, **fool_pm(model, x_eval, clean, r.delta, device),
                      "seconds": round(time.time() - t0, 2)})
         t0 = time.time()
@@ -88,11 +89,11 @@ def images_sweep(model, layer: str, x_train, x_eval, n_images: list[int], *, nor
     return pd.DataFrame(rows)
 
 
-def q_sweep(model, layer, x_base, x_eval, q_values, *, norm, eps, iters, gen, device):
+def q_sweep(model, layer, x_base, x_eval, q_values, *, norm, eps, iters, gen, device, tol: float = 0.0):
     clean = predict(model, x_eval, device=device)
     rows = []
     for q in q_values:
-        r = sv_uap(model, x_base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen)
+        r = sv_uap(model, x_base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen, tol=tol)
         rows.append({"q": q, "singular_value": float(r.singular_value), **fool_pm(model, x_eval, clean, r.delta, device)})
     return pd.DataFrame(rows)
 
