@@ -3,7 +3,10 @@ map metrics, smoothed ReLU gradient, image-dependent generators."""
 from __future__ import annotations
 
 import math
+import tempfile
+from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -226,3 +229,29 @@ def test_lambda_sweep_runs_every_seed_and_grid_point(net):
     x, y = torch.rand(16, 1, 16, 16), torch.randint(0, 4, (16,))
     df = run_lambda_sweep(net, x, y, s3, norm="l2", masker=None, gen=generator(0), device="cpu")
     assert len(df) == 2 * 3 and set(df.lam) == {0.0, 0.01, 0.1} and df.fooling_ratio.between(0, 1).all()
+
+
+def test_universal_runs_repeat_generator_seeds_on_the_main_norm_only(net):
+    """run_universal → juap_vs_plain → s3_rows: seeds on the main norm give the claims their intervals."""
+    from uap.claims import s3_rows
+    from uap.config import load_config
+    from uap.juap.experiments import juap_vs_plain, run_universal
+    cfg = load_config("config/smoke.yaml")
+    s3 = {**cfg["s3"], "interpreters": ["cam", "gradcam"], "generators": ["resnet"], "seeds": 2, "norms": {"l2": 1.0, "linf": 0.1},
+          "generator": {"width": 4, "blocks": 1, "steps": 2, "batch_size": 8, "lr": 1e-3},
+          "uap": {**cfg["s3"]["uap"], "images": 8, "num_classes": 2, "max_iter": 2, "batch_size": 8}}
+    x, y = torch.rand(16, 1, 16, 16), torch.randint(0, 4, (16,))
+    tabs = []
+    for norm in ("l2", "linf"):
+        t, tensors, names = run_universal(net, x, y, x[:8], s3, norm=norm, masker=None, gen=generator(0), device="cpu",
+                                          n_panel=2)
+        tabs.append(t.assign(model="tiny"))
+        assert len(names) == 1 + 3 and tensors["delta"].shape[0] == 4          # seed 0's perturbations only
+    u = pd.concat(tabs, ignore_index=True)
+    assert u[u.norm == "l2"].seed.nunique() == 2 and u[u.norm == "linf"].seed.nunique() == 1
+    vs = juap_vs_plain(u, "l2")
+    assert len(vs) == 2 * 2 and set(vs.seed) == {0, 1}
+    path = str(Path(tempfile.mkdtemp()) / "vs.csv")
+    vs.to_csv(path, index=False)
+    rows = s3_rows(cfg, path)
+    assert all(r["seeds"] == 2 and r["ci_low"] <= r["ci_high"] for r in rows[:3])
