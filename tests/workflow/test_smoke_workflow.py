@@ -136,7 +136,10 @@ def test_s2_tables_and_perturbations(smoke_project):
             .correlation.round(5) == 1).all()
     own = pd.read_csv(upi / "claims.csv")                      # the run's S2 rows, as in tables/claims.csv
     main = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
-    assert len(own) == 3 and set(own.verdict) <= {"reproduced", "not reproduced", "not measured"}
+    assert list(own.kind) == ["finding", "finding", "sanity", "finding"]
+    assert set(own.verdict) <= {"reproduced", "not reproduced", "not measured", "not judged"}
+    ratio_rows = own.iloc[:2]                                   # bootstrap over the evaluation images
+    assert (ratio_rows.ci_low <= ratio_rows.ci_high).all() and list(ratio_rows.n) == [64, 64]
     assert list(own.ours) == list(main[main.system == "S2"].ours)
 
 
@@ -188,17 +191,22 @@ def test_s1_scaling_and_transfer(smoke_project):
 
 def test_claims_table(smoke_project):
     c = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
-    assert list(c.columns) == ["system", "claim", "paper", "ours", "criterion", "verdict"]
-    # spine 1 + S4 3 + S2 3 + S1 analyses 8 (Table 7 (2), shifts (2), scaling, transfer, locality (2))
+    assert list(c.columns) == ["system", "claim", "kind", "paper", "ours", "n", "ci_low", "ci_high", "seeds",
+                               "criterion", "verdict"]
+    # spine 1 + S4 4 (64 images, SV vs DeepFool, depth, transfer) + S2 4 (noise, per-image, PCA sanity,
+    # SG/IG) + S1 analyses 8 (Table 7 (2), shifts (2), scaling, transfer, locality (2))
     # + S1 universality 4 (K, Table 5, cyclic labels, probes)
-    # + S3 3 (fooling ratio kept, maps closer, maps closer on fooled images)
-    assert set(c.system) == {"S1", "S2", "S3", "S4"} and len(c) == 4 + 3 + 8 + 4 + 3
+    # + S3 4 (fooling ratio kept, ℓ1, IoU, on fooled images)
+    assert set(c.system) == {"S1", "S2", "S3", "S4"}
+    assert (c.system == "S2").sum() == 4 and (c.system == "S3").sum() == 4 and (c.system == "S4").sum() == 4
+    s34 = c[c.system.isin(["S3", "S4"]) & (c.kind == "finding") & (c.verdict != "not measured")]
+    assert len(s34) and (s34.ci_low <= s34.ci_high).all()       # every judged S3/S4 finding has its interval
     for word in ("Table 7", "shifts", "rises with t", "transfer better", "salient patches"):
         assert c.claim.str.contains(word).any(), word
     rows = c.set_index("claim")
     budget = [k for k in rows.index if "Table 5" in k]
     assert len(budget) == 1 and rows.loc[budget[0], "verdict"] == "not measured"     # budget_check off in smoke
-    assert set(c.verdict) <= {"reproduced", "not reproduced", "not measured"}
+    assert set(c.verdict) <= {"reproduced", "not reproduced", "not measured", "not judged"}
 
 
 def test_s1_interpolation_table(smoke_project):
