@@ -93,12 +93,18 @@ def test_smooth_copy_rejects_functional_relu_and_keeps_original():
         smooth_copy(_model("resnet18"), 10.0)
 
 
-def test_power_method_converges_to_top_right_singular_vector():
-    m, x = _model("fcn2", width=2), _images(n=6)
+def _fgm_setup(n: int, rows: str = "raw"):
+    """A width-2 FCN, n images, its SG map distance, one fixed Gaussian point z and the FGM rows G there."""
+    m, x = _model("fcn2", width=2), _images(n=n)
     t = m(x).argmax(1)
     dist = MapDistance(m, "sg", softplus_beta=5.0)
     z = 0.05 * torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(3))
-    G = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5)
+    G = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5, rows=rows)
+    return m, x, t, dist, z, G
+
+
+def test_power_method_converges_to_top_right_singular_vector():
+    m, x, t, dist, z, G = _fgm_setup(6)
     _, s, vh = torch.linalg.svd(G.double())
     assert s[0] > 1.05 * s[1]                                      # a spectral gap to converge to
     for alpha in (None, 6 / float(s[0] ** 2)):        # Oja's α on the scale of M = GᵀG/n (raw rows)
@@ -113,11 +119,8 @@ def test_power_method_converges_to_top_right_singular_vector():
 def test_accumulated_power_method_uses_every_minibatch():
     """With minibatches of 2 of the 6 rows and a single epoch, the accumulated method still returns
     the top singular vector of the whole G: a power method on the last minibatch alone would not."""
-    m, x = _model("fcn2", width=2), _images(n=6)
-    t = m(x).argmax(1)
-    dist = MapDistance(m, "sg", softplus_beta=5.0)
-    z = 0.05 * torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(3))
-    G = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5).double()
+    m, x, t, dist, z, G = _fgm_setup(6)
+    G = G.double()
     _, s, vh = torch.linalg.svd(G)
     r = upi_pca(m, x, t, interpreter="sg", eps=0.7, epochs=1, batch_size=2, noise_ratio=0.1, alpha=None,
                 softplus_beta=5.0, fixed_noise=z[0], generator=torch.Generator().manual_seed(0))
@@ -181,12 +184,8 @@ def test_upi_grad_default_has_no_sign_flip():
 
 def test_pca_rows_raw_are_prop_2_gradients():
     """Raw rows are the per-image gradients themselves (Prop. 2's G); the unit variant rescales each."""
-    m, x = _model("fcn2", width=2), _images(n=4)
-    t = m(x).argmax(1)
-    dist = MapDistance(m, "sg", softplus_beta=5.0)
-    z = 0.05 * torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(3))
-    raw = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5)
-    unit = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5, rows="unit")
+    m, x, t, dist, z, raw = _fgm_setup(4)
+    unit = _fgm_setup(4, rows="unit")[-1]
     g, _ = dist.per_image_grad(x, t, dist.reference(x, t), z)
     assert torch.allclose(raw, g.flatten(1))
     assert torch.allclose(unit, raw / raw.norm(dim=1, keepdim=True), atol=1e-6)
