@@ -173,7 +173,9 @@ def s4_rows(cfg: dict, layers: list[str], images: str, transfer: str) -> list[di
                         for (m, s), t in lt.groupby(["model", "seed"]) if len(t) > 2 and t.fooling_rate.nunique() > 1])
     claim = "layers nearer the input give higher fooling rates (Sec. 6.2)"
     paper = "qualitative: VGG-16 0.52 (block2_pool) vs 0.39–0.50 (block3), ResNet-50 0.44 (conv1) vs 0.34–0.35 (Sec. 6.2)"
-    crit = f"Spearman(depth, FR), mean over models per seed; upper end over seeds <= {c['s4_depth_spearman_max']:g}"
+    crit = (f"Spearman(depth, FR) over every probed layer (stem to last stage; the paper's range: ResNet-50 "
+            f"conv1–bn5a, VGG block2_pool–block3_conv3), mean over models per seed; upper end over seeds <= "
+            f"{c['s4_depth_spearman_max']:g}")
     seeds = per.seed.nunique() if len(per) else 0
     if seeds < 2:
         rows.append(not_measured("S4", claim, paper=paper, criterion=crit,
