@@ -342,16 +342,22 @@ def _s4_inputs(a, cfg, model_path):
 
 
 def cmd_sv_layers(a, cfg):
-    """S4: singular value and fooling rate of the SV-UAP of every hidden layer of one model."""
+    """S4: singular value and fooling rate of the SV-UAP of every hidden layer of one model, per seed."""
+    import pandas as pd
     from .artifacts import save_tensors, write_csv
     from .models import hidden_layers
     from .s4 import layer_sweep
     s = cfg["s4"]
     device, model, mmeta, train, sub, gen = _s4_inputs(a, cfg, a.model)
-    base = train.floats()[torch.randperm(len(train), generator=gen)[:s["batch_images"]]]
     layers = hidden_layers(model)
-    df, deltas = layer_sweep(model, layers, base, sub.x, norm=s["norm"], eps=s["eps"], q=s["q"], iters=s["iters"],
-                             gen=gen, device=device)
+    tables, deltas = [], None
+    for seed in range(s["seeds"]):      # each seed: its own base batch and power-method start
+        base = train.floats()[torch.randperm(len(train), generator=gen)[:s["batch_images"]]]
+        t, d = layer_sweep(model, layers, base, sub.x, norm=s["norm"], eps=s["eps"], q=s["q"], iters=s["iters"],
+                           gen=gen, device=device, seed=seed, tol=s["tol"])
+        tables.append(t)
+        deltas = d if deltas is None else deltas        # seed 0's singular vectors are saved (transfer, figures)
+    df = pd.concat(tables, ignore_index=True)
     df.insert(0, "model", mmeta["name"])
     df.insert(1, "arch", mmeta["model"]["arch"])
     write_csv(a.table, df)
@@ -369,7 +375,7 @@ def cmd_sv_images(a, cfg):
     device, model, mmeta, train, sub, gen = _s4_inputs(a, cfg, a.model)
     layer = best_layer(pd.read_csv(a.layers))
     df = images_sweep(model, layer, train.floats(), sub.x, s["n_images"], norm=s["norm"], eps=s["eps"], q=s["q"],
-                      iters=s["iters"], df_cfg=s["deepfool"], gen=gen, device=device)
+                      iters=s["iters"], df_cfg=s["deepfool"], gen=gen, device=device, tol=s["tol"])
     df.insert(0, "model", mmeta["name"])
     df.insert(1, "layer", layer)
     write_csv(a.table, df)
@@ -385,7 +391,7 @@ def cmd_sv_q(a, cfg):
     layer = best_layer(pd.read_csv(a.layers))
     base = train.floats()[torch.randperm(len(train), generator=gen)[:s["batch_images"]]]
     df = q_sweep(model, layer, base, sub.x, s["q_values"], norm=s["norm"], eps=s["eps"], iters=s["iters"], gen=gen,
-                 device=device)
+                 device=device, tol=s["tol"])
     df.insert(0, "model", mmeta["name"])
     df.insert(1, "layer", layer)
     write_csv(a.table, df)

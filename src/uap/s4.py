@@ -27,33 +27,46 @@ def _fool(model, x_eval, clean, delta, device) -> float:
     return fooling_rate(clean, predict(model, x_eval, delta=delta, device=device))
 
 
-def layer_sweep(model, layers: list[str], x_base, x_eval, *, norm, eps, q, iters, gen, device):
-    """Singular value and fooling rate of the SV-UAP of every hidden layer (+ a noise baseline row)."""
+def fool_pm(model, x_eval, clean, delta, device) -> dict:
+    """Fooling rate of a singular vector: its sign is arbitrary and the pixel clamp breaks the ±
+    symmetry, so both signs are evaluated and the larger one counts (fooling_rate = max(FR(+v), FR(−v)))."""
+    plus, minus = _fool(model, x_eval, clean, delta, device), _fool(model, x_eval, clean, -delta, device)
+    return {"fooling_rate": max(plus, minus), "fooling_rate_plus": plus, "fooling_rate_minus": minus,
+            "images": int(x_eval.shape[0])}
+
+
+def layer_sweep(model, layers: list[str], x_base, x_eval, *, norm, eps, q, iters, gen, device, seed: int = 0,
+                tol: float = 0.0):
+    """Singular value and fooling rate (max over ±v) of the SV-UAP of every hidden layer (+ a noise
+    baseline row); `seed` labels the rows (the caller draws x_base and gen per seed)."""
     clean = predict(model, x_eval, device=device)
     rows, deltas = [], []
     for depth, layer in enumerate(layers):
         t0 = time.time()
-        r = sv_uap(model, x_base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen)
+        r = sv_uap(model, x_base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen, tol=tol)
         secs = time.time() - t0
-        fr = _fool(model, x_eval, clean, r.delta, device)
-        rows.append({"layer": layer, "depth": depth, "singular_value": float(r.singular_value),
-                     "fooling_rate": fr, "seconds": round(secs, 2), "seconds_per_iter": secs / iters})
+        fr = fool_pm(model, x_eval, clean, r.delta, device)
+        rows.append({"seed": seed, "layer": layer, "depth": depth, "singular_value": float(r.singular_value), **fr,
+                     "iters": len(r.history), "seconds": round(secs, 2), "seconds_per_iter": secs / len(r.history)})
         deltas.append(r.delta.detach().cpu())
-        print(f"{layer}: σ={float(r.singular_value):.4g} fooling rate {fr:.3f} ({secs:.1f}s)", flush=True)
+        print(f"seed {seed} {layer}: σ={float(r.singular_value):.4g} fooling rate {fr['fooling_rate']:.3f} "
+              f"(+v {fr['fooling_rate_plus']:.3f}, −v {fr['fooling_rate_minus']:.3f}; {secs:.1f}s)", flush=True)
     noise = random_perturbation(norm, eps, tuple(x_base.shape[1:]), gen)
-    rows.append({"layer": "random noise", "depth": -1, "singular_value": float("nan"),
-                 "fooling_rate": _fool(model, x_eval, clean, noise, device), "seconds": 0.0,
-                 "seconds_per_iter": float("nan")})
+    nf = _fool(model, x_eval, clean, noise, device)
+    rows.append({"seed": seed, "layer": "random noise", "depth": -1, "singular_value": float("nan"),
+                 "fooling_rate": nf, "fooling_rate_plus": nf, "fooling_rate_minus": float("nan"),
+                 "images": int(x_eval.shape[0]), "seconds": 0.0, "seconds_per_iter": float("nan")})
     return pd.DataFrame(rows), torch.stack(deltas)
 
 
 def best_layer(table: pd.DataFrame) -> str:
+    """The layer of highest fooling rate (mean over seeds)."""
     real = table[table.depth >= 0]
-    return str(real.loc[real.fooling_rate.idxmax(), "layer"])
+    return str(real.groupby("layer").fooling_rate.mean().idxmax())
 
 
 def images_sweep(model, layer: str, x_train, x_eval, n_images: list[int], *, norm, eps, q, iters, df_cfg, gen,
-                 device):
+                 device, tol: float = 0.0):
     """Fooling rate against the number of images the perturbation is computed from: SV-UAP vs DeepFool UAP."""
     clean = predict(model, x_eval, device=device)
     rows = []
@@ -61,31 +74,33 @@ def images_sweep(model, layer: str, x_train, x_eval, n_images: list[int], *, nor
     for n in n_images:
         base = x_train[perm[:n]]
         t0 = time.time()
-        r = sv_uap(model, base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen)
-        rows.append({"method": "sv_uap", "n_images": n, "fooling_rate": _fool(model, x_eval, clean, r.delta, device),
+        r = sv_uap(model, base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen, tol=tol)
+        rows.append({"method": "sv_uap", "n_images": n, **fool_pm(model, x_eval, clean, r.delta, device),
                      "seconds": round(time.time() - t0, 2)})
         t0 = time.time()
         d = deepfool_uap(model, base, eps, p=P_OF[norm], delta=df_cfg["delta"], max_passes=df_cfg["max_passes"],
                          max_iter_df=df_cfg["max_iter"], overshoot=df_cfg["overshoot"],
                          batch_size=df_cfg["batch_size"], generator=gen, device=device)
-        rows.append({"method": "deepfool_uap", "n_images": n,
-                     "fooling_rate": _fool(model, x_eval, clean, d.delta, device), "seconds": round(time.time() - t0, 2)})
+        fr = _fool(model, x_eval, clean, d.delta, device)    # DeepFool's δ has a sign: no ± here
+        rows.append({"method": "deepfool_uap", "n_images": n, "fooling_rate": fr, "fooling_rate_plus": fr,
+                     "fooling_rate_minus": float("nan"), "images": int(x_eval.shape[0]),
+                     "seconds": round(time.time() - t0, 2)})
         print(f"n={n}: sv {rows[-2]['fooling_rate']:.3f}, deepfool {rows[-1]['fooling_rate']:.3f}", flush=True)
     return pd.DataFrame(rows)
 
 
-def q_sweep(model, layer, x_base, x_eval, q_values, *, norm, eps, iters, gen, device):
+def q_sweep(model, layer, x_base, x_eval, q_values, *, norm, eps, iters, gen, device, tol: float = 0.0):
     clean = predict(model, x_eval, device=device)
     rows = []
     for q in q_values:
-        r = sv_uap(model, x_base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen)
-        rows.append({"q": q, "singular_value": float(r.singular_value),
-                     "fooling_rate": _fool(model, x_eval, clean, r.delta, device)})
+        r = sv_uap(model, x_base.to(device), layer, eps, p=P_OF[norm], q=q, iters=iters, generator=gen, tol=tol)
+        rows.append({"q": q, "singular_value": float(r.singular_value), **fool_pm(model, x_eval, clean, r.delta, device)})
     return pd.DataFrame(rows)
 
 
 def transfer_matrix(models: dict, deltas: dict, x_eval, device, norm: str, eps: float, gen) -> pd.DataFrame:
-    """Fooling rate of each source model's perturbation on every target model (+ noise baseline)."""
+    """Fooling rate of each source model's perturbation on every target model (+ noise baseline);
+    a singular vector counts with its better sign on each target (max over ±v)."""
     noise = random_perturbation(norm, eps, tuple(x_eval.shape[1:]), gen)
     threat = make_threat(norm, eps)
     rows = []
@@ -93,5 +108,7 @@ def transfer_matrix(models: dict, deltas: dict, x_eval, device, norm: str, eps: 
         clean = predict(model, x_eval, device=device)
         for src, d in {**deltas, "random noise": noise}.items():
             assert float(threat.norm(d[None])) <= eps * (1 + 1e-4)
-            rows.append({"source": src, "target": tgt, "fooling_rate": _fool(model, x_eval, clean, d, device)})
+            fr = fool_pm(model, x_eval, clean, d, device) if src != "random noise" else \
+                {"fooling_rate": _fool(model, x_eval, clean, d, device), "images": int(x_eval.shape[0])}
+            rows.append({"source": src, "target": tgt, **fr})
     return pd.DataFrame(rows)

@@ -3,7 +3,10 @@ map metrics, smoothed ReLU gradient, image-dependent generators."""
 from __future__ import annotations
 
 import math
+import tempfile
+from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -42,10 +45,14 @@ def test_cam_equals_gradcam_up_to_scale_for_gap_linear_head(arch):
     x = torch.rand(6, 1, 16, 16)
     t = torch.randint(0, 5, (6,))
     cam = get_interpreter("cam")(m, x, t, upsample_to_input=False)
-    grad = get_interpreter("gradcam")(m, x, t, upsample_to_input=False)
+    grad = get_interpreter("gradcam")(m, x, t, upsample_to_input=False, relu=False)
     v = cam.shape[-1] * cam.shape[-2]
     assert cam.abs().max() > 0
     torch.testing.assert_close(grad * v, cam, rtol=1e-4, atol=1e-5)
+    # Grad-CAM proper keeps only the positive regions: ReLU(CAM / V), no longer CAM up to scale
+    pos = get_interpreter("gradcam")(m, x, t, upsample_to_input=False)
+    torch.testing.assert_close(pos, torch.relu(cam / v), rtol=1e-4, atol=1e-6)
+    assert (cam < 0).any() and (pos >= 0).all()
     # and the class matters: another class gives another map
     other = get_interpreter("cam")(m, x, (t + 1) % 5, upsample_to_input=False)
     assert not torch.allclose(other, cam)
@@ -188,3 +195,63 @@ def test_rts_encoder_term_adds_to_the_interpretation_shift(net):
     torch.manual_seed(1)
     extra = train_juap(net, x, y, encoder_weight=1.0, gen=generator(3), **kw).history[0]["l_int"]
     assert extra > plain > 0
+
+
+def test_default_classifier_loss_is_eq8_least_likely():
+    from uap.config import load_config
+    from uap.juap.juap import loss_labels
+    s3 = load_config("config.yaml")["s3"]
+    assert s3["joint"]["loss"] == "least_likely" and s3["joint"]["delta"] == -0.8
+    assert s3["joint"]["rts_encoder_weight"] == 1.0                     # the paper adds ‖e(x̂) − e(x)‖₂ for RTS
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.0, 1.0, -3.0]])
+    model = lambda x: logits[: len(x)]                                  # noqa: E731
+    assert loss_labels(model, torch.zeros(2, 1), torch.tensor([0, 1]), "least_likely", None).tolist() == [1, 2]
+
+
+def test_lambda_rule_picks_largest_lambda_within_tolerance():
+    import pandas as pd
+    from uap.juap.experiments import pick_lambda
+    rows = [{"interpreter": "-", "lam": 0.0, "seed": s, "fooling_ratio": 0.70} for s in range(3)]
+    for lam, fr in ((1e-3, 0.71), (1e-2, 0.66), (1e-1, 0.40)):
+        rows += [{"interpreter": "cam", "lam": lam, "seed": s, "fooling_ratio": fr + 0.01 * (s - 1)} for s in range(3)]
+    rows += [{"interpreter": "rts", "lam": lam, "seed": 0, "fooling_ratio": 0.1} for lam in (1e-3, 1e-2)]
+    picked = pick_lambda(pd.DataFrame(rows), tol=0.05)
+    assert picked == {"cam": 1e-2, "rts": 1e-3}                          # rts: none within tol -> the smallest
+
+
+def test_lambda_sweep_runs_every_seed_and_grid_point(net):
+    from uap.juap.experiments import run_lambda_sweep
+    s3 = {"generators": ["resnet"], "interpreters": ["cam"], "iou_threshold": 0.5, "norms": {"l2": 1.0},
+          "lambda_rule": {"grid": [0.01, 0.1], "seeds": 2, "tol": 0.05},
+          "generator": {"width": 4, "blocks": 1, "steps": 2, "batch_size": 8, "lr": 1e-3},
+          "joint": {"delta": -0.8, "lam": {"cam": 0.5}, "smooth_relu": True, "rts_encoder_weight": 1.0,
+                    "loss": "least_likely"}}
+    x, y = torch.rand(16, 1, 16, 16), torch.randint(0, 4, (16,))
+    df = run_lambda_sweep(net, x, y, s3, norm="l2", masker=None, gen=generator(0), device="cpu")
+    assert len(df) == 2 * 3 and set(df.lam) == {0.0, 0.01, 0.1} and df.fooling_ratio.between(0, 1).all()
+
+
+def test_universal_runs_repeat_generator_seeds_on_the_main_norm_only(net):
+    """run_universal → juap_vs_plain → s3_rows: seeds on the main norm give the claims their intervals."""
+    from uap.claims import s3_rows
+    from uap.config import load_config
+    from uap.juap.experiments import juap_vs_plain, run_universal
+    cfg = load_config("config/smoke.yaml")
+    s3 = {**cfg["s3"], "interpreters": ["cam", "gradcam"], "generators": ["resnet"], "seeds": 2, "norms": {"l2": 1.0, "linf": 0.1},
+          "generator": {"width": 4, "blocks": 1, "steps": 2, "batch_size": 8, "lr": 1e-3},
+          "uap": {**cfg["s3"]["uap"], "images": 8, "num_classes": 2, "max_iter": 2, "batch_size": 8}}
+    x, y = torch.rand(16, 1, 16, 16), torch.randint(0, 4, (16,))
+    tabs = []
+    for norm in ("l2", "linf"):
+        t, tensors, names = run_universal(net, x, y, x[:8], s3, norm=norm, masker=None, gen=generator(0), device="cpu",
+                                          n_panel=2)
+        tabs.append(t.assign(model="tiny"))
+        assert len(names) == 1 + 3 and tensors["delta"].shape[0] == 4          # seed 0's perturbations only
+    u = pd.concat(tabs, ignore_index=True)
+    assert u[u.norm == "l2"].seed.nunique() == 2 and u[u.norm == "linf"].seed.nunique() == 1
+    vs = juap_vs_plain(u, "l2")
+    assert len(vs) == 2 * 2 and set(vs.seed) == {0, 1}
+    path = str(Path(tempfile.mkdtemp()) / "vs.csv")
+    vs.to_csv(path, index=False)
+    rows = s3_rows(cfg, path)
+    assert all(r["seeds"] == 2 and r["ci_low"] <= r["ci_high"] for r in rows[:3])

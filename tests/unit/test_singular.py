@@ -193,3 +193,34 @@ def test_norm_does_not_overflow_for_large_q():
     z = torch.full((1000,), 1e3)                    # |z|^20 = 1e60 overflows float32
     assert torch.isfinite(_norm(z, 20.0))
     assert float(_norm(z, 20.0)) == pytest.approx(1e3 * 1000 ** (1 / 20), rel=1e-4)
+
+
+# ------------------------------------------------------------------------------------------ S4 sweeps
+
+def test_fool_pm_takes_the_better_sign():
+    """A singular vector's sign is arbitrary and clamping breaks the ± symmetry: the fooling rate of
+    an SV-UAP is max(FR(+v), FR(−v)), both recorded."""
+    from uap.metrics import predict
+    from uap.s4 import fool_pm
+    model = tiny_resnet(image_size=8, logit_scale=10.0).eval()
+    x = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    clean = predict(model, x)
+    d = 0.4 * torch.sign(torch.randn(1, 8, 8, generator=torch.Generator().manual_seed(1)))
+    r = fool_pm(model, x, clean, d, "cpu")
+    assert r["fooling_rate"] == max(r["fooling_rate_plus"], r["fooling_rate_minus"]) and r["images"] == 64
+    assert r["fooling_rate_plus"] != r["fooling_rate_minus"]          # the clamp makes the two differ here
+    flipped = fool_pm(model, x, clean, -d, "cpu")
+    assert flipped["fooling_rate_plus"] == r["fooling_rate_minus"] and flipped["fooling_rate"] == r["fooling_rate"]
+
+
+def test_layer_sweep_rows_per_seed():
+    from uap.s4 import best_layer, layer_sweep
+    model = tiny_resnet(image_size=8, logit_scale=10.0).eval()
+    x = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(0)
+    t, d = layer_sweep(model, ["net.conv1", "net.layer1"], x[:4], x, norm="linf", eps=0.1, q=10, iters=3, gen=g,
+                       device="cpu", seed=2)
+    assert list(t.depth) == [0, 1, -1] and (t.seed == 2).all() and d.shape == (2, 1, 8, 8)
+    real = t[t.depth >= 0]
+    assert (real.fooling_rate == real[["fooling_rate_plus", "fooling_rate_minus"]].max(axis=1)).all()
+    assert best_layer(t) in ("net.conv1", "net.layer1")

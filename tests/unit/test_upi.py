@@ -93,15 +93,21 @@ def test_smooth_copy_rejects_functional_relu_and_keeps_original():
         smooth_copy(_model("resnet18"), 10.0)
 
 
-def test_power_method_converges_to_top_right_singular_vector():
-    m, x = _model("fcn2", width=2), _images(n=6)
+def _fgm_setup(n: int, rows: str = "raw"):
+    """A width-2 FCN, n images, its SG map distance, one fixed Gaussian point z and the FGM rows G there."""
+    m, x = _model("fcn2", width=2), _images(n=n)
     t = m(x).argmax(1)
     dist = MapDistance(m, "sg", softplus_beta=5.0)
     z = 0.05 * torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(3))
-    G = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5)
+    G = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5, rows=rows)
+    return m, x, t, dist, z, G
+
+
+def test_power_method_converges_to_top_right_singular_vector():
+    m, x, t, dist, z, G = _fgm_setup(6)
     _, s, vh = torch.linalg.svd(G.double())
     assert s[0] > 1.05 * s[1]                                      # a spectral gap to converge to
-    for alpha in (None, 1.0):
+    for alpha in (None, 6 / float(s[0] ** 2)):        # Oja's α on the scale of M = GᵀG/n (raw rows)
         r = upi_pca(m, x, t, interpreter="sg", eps=0.7, epochs=150, batch_size=6, noise_ratio=0.1, alpha=alpha,
                     softplus_beta=5.0, fixed_noise=z[0], generator=torch.Generator().manual_seed(0))
         cos = float(r.delta.flatten().double() @ vh[0]) / 0.7
@@ -113,11 +119,8 @@ def test_power_method_converges_to_top_right_singular_vector():
 def test_accumulated_power_method_uses_every_minibatch():
     """With minibatches of 2 of the 6 rows and a single epoch, the accumulated method still returns
     the top singular vector of the whole G: a power method on the last minibatch alone would not."""
-    m, x = _model("fcn2", width=2), _images(n=6)
-    t = m(x).argmax(1)
-    dist = MapDistance(m, "sg", softplus_beta=5.0)
-    z = 0.05 * torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(3))
-    G = gradient_rows(dist, x, t, z, variant="fgm", eps=1.0, pgd_steps=0, pgd_step_ratio=0.5).double()
+    m, x, t, dist, z, G = _fgm_setup(6)
+    G = G.double()
     _, s, vh = torch.linalg.svd(G)
     r = upi_pca(m, x, t, interpreter="sg", eps=0.7, epochs=1, batch_size=2, noise_ratio=0.1, alpha=None,
                 softplus_beta=5.0, fixed_noise=z[0], generator=torch.Generator().manual_seed(0))
@@ -133,7 +136,8 @@ def test_upi_attacks_respect_budget_beat_noise_and_do_not_mutate():
     t = m(x).argmax(1)
     kw = dict(interpreter="sg", eps=1.0, noise_ratio=0.1, softplus_beta=5.0)
     g = torch.Generator().manual_seed(0)
-    res = {"grad": upi_grad(m, x, t, epochs=3, batch_size=8, step_ratio=0.3, generator=g, **kw),
+    res = {"grad": upi_grad(m, x, t, epochs=3, batch_size=8, step="normalised", step_ratio=0.3, sign_flip=True,
+                            generator=g, **kw),
            "fgm": upi_pca(m, x, t, epochs=2, batch_size=8, variant="fgm", generator=g, **kw),
            "pgd": upi_pca(m, x, t, epochs=1, batch_size=8, variant="pgd", pgd_steps=2, generator=g, **kw)}
     assert torch.equal(x, x0)
@@ -149,6 +153,43 @@ def test_upi_attacks_respect_budget_beat_noise_and_do_not_mutate():
             r.info["d_plus"], r.info["d_minus"])
         d = float(interpretation_dissimilarity(ref, interp(m, (x + r.delta).clamp(0, 1), t)).mean())
         assert d > base, (name, d, base)
+
+
+def test_upi_grad_step_is_algorithm_1():
+    """The raw step is δ + α·(mean gradient), then the ε-ball; the normalised variant moves step_ratio·ε."""
+    from uap.attacks.upi_grad import grad_step
+    d, g = torch.zeros(1, 1, 2, 2), torch.tensor([[[[0.1, 0.0], [0.0, 0.0]]]])
+    assert torch.allclose(grad_step(d, g, step="raw", alpha=2.0, step_ratio=0.3, eps=1.0), 2.0 * g)
+    assert torch.allclose(grad_step(d, 100 * g, step="raw", alpha=1.0, step_ratio=0.3, eps=1.0), 10 * g)  # projected
+    assert float(grad_step(d, g, step="normalised", alpha=2.0, step_ratio=0.3, eps=1.0).norm()) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="step"):
+        grad_step(d, g, step="adam", alpha=1.0, step_ratio=0.3, eps=1.0)
+
+
+def test_upi_grad_default_has_no_sign_flip():
+    """Algorithm 1 returns δ as it is: same seed, same δ, whichever sign changes the maps more."""
+    m, x = _model("fcn2", width=2), _images(n=8)
+    t = m(x).argmax(1)
+    kw = dict(interpreter="sg", eps=1.0, noise_ratio=0.1, softplus_beta=5.0, epochs=2, batch_size=4)
+    plain = upi_grad(m, x, t, generator=torch.Generator().manual_seed(0), **kw)
+    flip = upi_grad(m, x, t, sign_flip=True, generator=torch.Generator().manual_seed(0), **kw)
+    assert "sign" not in plain.info and plain.info["step"] == "raw"
+    assert torch.allclose(flip.delta, flip.info["sign"] * plain.delta)
+    # alpha None: calibrated once so that the first step moves step_ratio·ε, then constant (raw steps)
+    one = upi_grad(m, x, t, generator=torch.Generator().manual_seed(0), **{**kw, "epochs": 1, "batch_size": 8})
+    start = 0.1 * 1.0 / 64 ** 0.5 * torch.randn((1, 1, 8, 8), generator=torch.Generator().manual_seed(0))
+    assert float((one.delta - start[0]).norm()) == pytest.approx(0.2, rel=1e-4)
+    assert one.info["alpha"] > 0
+
+
+def test_pca_rows_raw_are_prop_2_gradients():
+    """Raw rows are the per-image gradients themselves (Prop. 2's G); the unit variant rescales each."""
+    m, x, t, dist, z, raw = _fgm_setup(4)
+    unit = _fgm_setup(4, rows="unit")[-1]
+    g, _ = dist.per_image_grad(x, t, dist.reference(x, t), z)
+    assert torch.allclose(raw, g.flatten(1))
+    assert torch.allclose(unit, raw / raw.norm(dim=1, keepdim=True), atol=1e-6)
+    assert raw.norm(dim=1).std() > 0                                    # so the two weight images differently
 
 
 def test_per_image_attacks_and_classification_uap():
@@ -212,6 +253,14 @@ def test_experiment_rows_tables_and_claims(interp, tmp_path):
     keys = {("fcn2", i, k): tensors[f"delta_{k}"] for i in ("sg", "ig") for k in ("upi_pca_pgd", "upi_pca_fgm")}
     correlation_table(keys).to_csv(tmp_path / "cc.csv", index=False)
     from uap.config import load_config
-    rows = s2_rows(load_config("config/smoke.yaml"), str(tmp_path / "t1.csv"), str(tmp_path / "cc.csv"))
-    assert len(rows) == 3 and all(r["system"] == "S2" for r in rows)
-    assert rows[2]["verdict"] == "reproduced" and "1.00" in rows[2]["ours"]       # identical directions: |corr| = 1
+    per_image = pd.concat([pd.DataFrame({"model": "fcn2", "interpreter": i, "method": m, "image": range(len(d)),
+                                         "dissimilarity": d.numpy()})
+                           for i in ("sg", "ig") for m, _, _ in METHODS for d in [tensors[f"dissimilarity_{m}"]]])
+    assert len(tensors["dissimilarity_per_image_pgd"]) == 8 and (df.images == 8).all()
+    rows = s2_rows(load_config("config/smoke.yaml"), str(tmp_path / "t1.csv"), str(tmp_path / "cc.csv"), per_image)
+    assert len(rows) == 4 and all(r["system"] == "S2" for r in rows)
+    assert [r["kind"] for r in rows] == ["finding", "finding", "sanity", "finding"]
+    for r in rows[:2]:
+        assert r["ci_low"] <= r["ci_high"] and r["n"] == 8
+    assert "1.00" in rows[3]["ours"]                                # identical directions: |corr| = 1
+    assert rows[3]["verdict"] == ("reproduced" if rows[2]["verdict"] == "reproduced" else "not judged")

@@ -6,8 +6,9 @@ Rows G_i, at a Gaussian point x_i + Z (the gradient of D vanishes at Z = 0):
 - variant "fgm": the fast-gradient-method direction ∇_z D(x_i, x_i + z) / ‖·‖₂;
 - variant "pgd": the direction of a per-image projected-gradient perturbation on D
   (`pgd_steps` normalised steps of pgd_step_ratio·ε from z, projected onto the ε-ball).
-Rows are unit vectors so that every image weighs the same in G (raw gradient norms of
-ℓ1-normalised maps differ by orders of magnitude between images).
+rows = "raw" (default): the rows as they are, G of Prop. 2 (an image whose map moves more weighs
+more); rows = "unit" (an earlier variant of ours): every row scaled to norm 1, so that every image
+weighs the same.
 Two updates (`alpha`):
 - alpha = None (default), the accumulated power method: the second moment C = Σ G_iᵀG_i of every row
   seen so far (d×d; every minibatch, every noise draw) is kept, one warm-started power step
@@ -28,23 +29,28 @@ from .interp_common import MapDistance, flat_norm, noise_sigma, pick_sign, proje
 from .upi_grad import UPIResult
 
 
+ROWS = ("raw", "unit")
+
+
 def gradient_rows(dist: MapDistance, x, target, z, *, variant: str, eps: float, pgd_steps: int,
-                  pgd_step_ratio: float) -> torch.Tensor:
-    """Unit rows G_i [B, d] of one minibatch (see the module docstring)."""
+                  pgd_step_ratio: float, rows: str = "raw") -> torch.Tensor:
+    """Rows G_i [B, d] of one minibatch, raw or unit-scaled (see the module docstring)."""
+    if rows not in ROWS:
+        raise ValueError(f"rows must be one of {ROWS}, got {rows!r}")
     ref = dist.reference(x, target)
     if variant == "fgm":
         g, _ = dist.per_image_grad(x, target, ref, z)
-        rows = g
+        out = g
     elif variant == "pgd":
         pert = z.expand_as(x).clone()
         for _ in range(pgd_steps):
             g, _ = dist.per_image_grad(x, target, ref, pert)
             pert = project_l2(pert + pgd_step_ratio * eps * g / flat_norm(g), eps)
-        rows = pert
+        out = pert
     else:
         raise ValueError(f"variant must be 'fgm' or 'pgd', got {variant!r}")
-    rows = rows.flatten(1)
-    return rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    out = out.flatten(1)
+    return out if rows == "raw" else out / out.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 def power_step(delta: torch.Tensor, rows: torch.Tensor, eps: float, alpha: float) -> tuple[torch.Tensor, float]:
@@ -75,7 +81,7 @@ def power_iterate(cov: torch.Tensor, delta: torch.Tensor, eps: float, iters: int
 
 def upi_pca(model, x: torch.Tensor, target: torch.Tensor, *, interpreter: str, eps: float, epochs: int,
             batch_size: int, noise_ratio: float, variant: str = "fgm", alpha: float | None = None,
-            pgd_steps: int = 5, pgd_step_ratio: float = 0.5, interp_options: dict | None = None,
+            pgd_steps: int = 5, pgd_step_ratio: float = 0.5, rows: str = "raw", interp_options: dict | None = None,
             softplus_beta: float | None = None, fixed_noise: torch.Tensor | None = None,
             generator: torch.Generator | None = None, device="cpu", desc: str | None = None) -> UPIResult:
     """x: [n, C, H, W] in [0,1]; target: [n]. Returns δ with ‖δ‖₂ = ε. `curve`: the mean Rayleigh
@@ -107,15 +113,15 @@ def upi_pca(model, x: torch.Tensor, target: torch.Tensor, *, interpreter: str, e
                 z = (sigma * torch.randn((1, *shape), generator=generator)).to(device)
             else:
                 z = fixed_noise.view(1, *shape).to(device)
-            rows = gradient_rows(dist, x[idx], target[idx], z, variant=variant, eps=eps, pgd_steps=pgd_steps,
-                                 pgd_step_ratio=pgd_step_ratio).detach()
+            g = gradient_rows(dist, x[idx], target[idx], z, variant=variant, eps=eps, pgd_steps=pgd_steps,
+                              pgd_step_ratio=pgd_step_ratio, rows=rows).detach()
             if cov is None:
-                delta, r = power_step(delta, rows, eps, alpha)
+                delta, r = power_step(delta, g, eps, alpha)
             else:
-                cov += rows.T @ rows
-                seen += rows.shape[0]
+                cov += g.T @ g
+                seen += g.shape[0]
                 delta, _ = power_iterate(cov, delta, eps)
-                r = float((rows @ (delta / eps)).pow(2).mean())   # this minibatch's δᵀMδ/‖δ‖²
+                r = float((g @ (delta / eps)).pow(2).mean())   # this minibatch's δᵀMδ/‖δ‖²
             rq += r * len(idx)
             bar.update(1)
         curve.append(rq / n)
@@ -127,4 +133,4 @@ def upi_pca(model, x: torch.Tensor, target: torch.Tensor, *, interpreter: str, e
     d4, sign = pick_sign(model, dist, x[:batch_size], target[:batch_size], d4)
     return UPIResult(d4[0].cpu(), torch.tensor(curve),
                      {"method": f"upi_pca_{variant}", "sigma": sigma, "epochs": epochs, "alpha": alpha,
-                      "pgd_steps": pgd_steps if variant == "pgd" else 0, **sign})
+                      "pgd_steps": pgd_steps if variant == "pgd" else 0, "rows": rows, **sign})

@@ -1,6 +1,8 @@
 """Grad-CAM (Selvaraju et al.), eq. 11 of 002_0c35d062ce311dce.txt, at the last convolutional stage:
-w_c^k = (1/V) Σ_ij ∂f_c/∂A^k_ij, I_c(i,j) = Σ_k w_c^k A^k_ij. For a GAP + linear head ∂f_c/∂A^k_ij =
-w_c^k / V, so Grad-CAM is CAM divided by V (tested)."""
+w_c^k = (1/V) Σ_ij ∂f_c/∂A^k_ij, I_c(i,j) = ReLU(Σ_k w_c^k A^k_ij). Grad-CAM keeps only the regions of
+positive influence on the class (the ReLU of Selvaraju et al.); without it (relu=False), on a GAP +
+linear head (∂f_c/∂A^k_ij = w_c^k / V) the map is CAM divided by V (tested), so the ReLU is what makes
+Grad-CAM a different interpreter from CAM here."""
 from __future__ import annotations
 
 import torch
@@ -11,7 +13,7 @@ from ._maps import check_head, upsample
 
 
 @register("gradcam")
-def gradcam(model, x, target, *, create_graph: bool = False, relu: bool = False, upsample_to_input: bool = True,
+def gradcam(model, x, target, *, create_graph: bool = False, relu: bool = True, upsample_to_input: bool = True,
             **_) -> torch.Tensor:
     """Grad-CAM map of class `target` [B]; create_graph keeps the weights' own graph (double
     backprop, with the eq. 15 surrogate when called inside smooth_relu_gradient())."""

@@ -100,17 +100,33 @@ def cmd_s3_tables(a, cfg):
     jap = pd.concat([pd.read_csv(p) for p in a.jap], ignore_index=True)
     main_norm = s3["main_norm"]
     out = Path(a.out_dir)
-    for name, df in tables(universal, losses, jap, main_norm=main_norm, interps=s3["interpreters"]).items():
+    for name, df in tables(universal, losses, jap, main_norm=main_norm, interps=s3["interpreters"],
+                           main_loss=s3["joint"]["loss"]).items():
         write_csv(out / f"s3_{name}.csv", df)
         print(f"== {name}\n{df.to_string(index=False)}")
     write_csv(out / "s3_juap_vs_plain.csv", juap_vs_plain(universal, main_norm))
+
+
+def cmd_s3_lambda(a, cfg):
+    """S3: the λ rule — a sweep over s3.lambda_rule.grid × seeds and the λ it picks per interpreter
+    (not part of the default DAG: it fixed config.s3.joint.lam; rerun it when models or sizes change)."""
+    from ..artifacts import write_csv
+    from .experiments import pick_lambda, run_lambda_sweep
+    s3 = cfg["s3"]
+    device, model, mmeta, tr, ev, masker, gen = _inputs(a, cfg, 650)
+    df = run_lambda_sweep(model, tr.floats(), tr.y, s3, norm=a.norm, masker=masker, gen=gen, device=device)
+    df.insert(0, "model", mmeta["name"])
+    write_csv(a.table, df)
+    print(df.groupby(["interpreter", "lam"]).fooling_ratio.agg(["mean", "min", "max"]).to_string())
+    print("λ by the rule:", pick_lambda(df, s3["lambda_rule"]["tol"]))
 
 
 def register(add):
     for name, fn, h in (("s3-rts", cmd_s3_rts, "S3: train the RTS saliency model of a classifier"),
                         ("s3-juap", cmd_s3_juap, "S3: UAP / GUAP / JUAP of one model and norm"),
                         ("s3-losses", cmd_s3_losses, "S3: JUAP classifier-loss variants (Table VI)"),
-                        ("s3-jap", cmd_s3_jap, "S3: PGD vs image-dependent JAP (Table IV)")):
+                        ("s3-jap", cmd_s3_jap, "S3: PGD vs image-dependent JAP (Table IV)"),
+                        ("s3-lambda", cmd_s3_lambda, "S3: the λ rule's sweep over seeds and the λ it picks")):
         s = add(name, fn, h)
         s.add_argument("--model", required=True, help="classifier weights (.safetensors)")
         s.add_argument("--data-dir", required=True)

@@ -34,8 +34,12 @@ def _juap_kwargs(s3: dict, interpreter: str | None, masker, device) -> dict:
                 smooth_relu=j["smooth_relu"], masker=masker, encoder_weight=j["rts_encoder_weight"], device=device)
 
 
-def _generator_run(model, xtr, ytr, s3, *, arch, norm, interpreter, masker, gen, device, loss="ce",
+LOSS_TAG = {"ce": "CE", "least_likely": "Cmin", "targeted": "Ct"}
+
+
+def _generator_run(model, xtr, ytr, s3, *, arch, norm, interpreter, masker, gen, device, loss=None,
                    target_class=None):
+    loss = loss or s3["joint"]["loss"]
     kw = _juap_kwargs(s3, interpreter, masker, device)
     kw["zeta"] = s3["norms"][norm]
     name = f"{GEN_PREFIX[arch]}-{'JUAP-' + INTERP_NAME[interpreter] if interpreter else 'GUAP'}"
@@ -56,15 +60,17 @@ def run_universal(model, xtr, ytr, xev, s3: dict, *, norm: str, masker, gen, dev
     for i in interps:
         tensors[f"maps.benign.{i}"] = ev.clean_maps[i][:n_panel]
 
-    def record(name, method, generator, attacked, delta, secs):
+    def record(name, method, generator, attacked, delta, secs, seed=0):
         r = {"method": name, "kind": method, "generator": generator, "attacked_interpreter": attacked,
-             "norm": norm, "zeta": s3["norms"][norm], **ev(delta), "seconds": round(secs, 1)}
+             "norm": norm, "zeta": s3["norms"][norm], "seed": seed, **ev(delta), "seconds": round(secs, 1)}
         rows.append(r)
-        deltas.append(delta.cpu())
-        names.append(name)
-        for i, m in ev.example_maps(delta, n_panel).items():
-            tensors[f"maps.{name}.{i}"] = m
-        print(f"  {name}: " + ", ".join(f"{k}={v:.3f}" for k, v in r.items() if isinstance(v, float)), flush=True)
+        if seed == 0:                   # perturbations and panels of the first seed only
+            deltas.append(delta.cpu())
+            names.append(name)
+            for i, m in ev.example_maps(delta, n_panel).items():
+                tensors[f"maps.{name}.{i}"] = m
+        print(f"  {name} (seed {seed}): " + ", ".join(f"{k}={v:.3f}" for k, v in r.items() if isinstance(v, float)),
+              flush=True)
 
     u = s3["uap"]
     t0 = time.time()
@@ -73,27 +79,31 @@ def run_universal(model, xtr, ytr, xev, s3: dict, *, norm: str, masker, gen, dev
                        max_passes=u["max_passes"], num_classes_considered=u["num_classes"],
                        batch_size=u["batch_size"], generator=gen, device=device)
     record("UAP", "UAP", "-", "-", res.delta, time.time() - t0)
-    for arch in s3["generators"]:
-        for interp in [None] + interps:
-            name, r = _generator_run(model, xtr, ytr, s3, arch=arch, norm=norm, interpreter=interp, masker=masker,
-                                     gen=gen, device=device)
-            record(name, "JUAP" if interp else "GUAP", arch, interp or "-", r.delta, r.seconds)
+    seeds = s3["seeds"] if norm == s3["main_norm"] else 1
+    for seed in range(seeds):           # each seed: the next generator initialisation, noise and minibatches
+        for arch in s3["generators"]:
+            for interp in [None] + interps:
+                name, r = _generator_run(model, xtr, ytr, s3, arch=arch, norm=norm, interpreter=interp,
+                                         masker=masker, gen=gen, device=device)
+                record(name, "JUAP" if interp else "GUAP", arch, interp or "-", r.delta, r.seconds, seed)
     tensors["delta"] = torch.stack(deltas)
     return pd.DataFrame(rows), tensors, names
 
 
 def run_losses(model, xtr, ytr, xev, s3: dict, *, norm: str, masker, gen, device):
-    """Table VI: R-JUAP-CAM (the paper's setting) with eqs. 8 and 9, and the targeted generative UAP."""
+    """Table VI: R-JUAP-CAM (the paper's setting) with the untargeted loss the main runs do not use
+    (eq. 7 or 8), the targeted eq. 9, and the targeted generative UAP."""
     arch, interp = s3["generators"][0], "cam" if "cam" in s3["interpreters"] else s3["interpreters"][0]
     ev = Evaluator(model, xev, [interp], masker=masker, device=device, iou_threshold=s3["iou_threshold"])
     t = s3["losses"]["target_class"]
+    other = "ce" if s3["joint"]["loss"] == "least_likely" else "least_likely"
     rows = []
-    for loss, attacked in (("least_likely", interp), ("targeted", interp), ("targeted", None)):
+    for loss, attacked in ((other, interp), ("targeted", interp), ("targeted", None)):
         name, r = _generator_run(model, xtr, ytr, s3, arch=arch, norm=norm, interpreter=attacked, masker=masker,
                                  gen=gen, device=device, loss=loss, target_class=t)
         m = ev(r.delta)
         adv = predict(model, ev.x, device=device, delta=r.delta)
-        rows.append({"method": f"{name}-{'Cmin' if loss == 'least_likely' else 'Ct'}", "loss": loss,
+        rows.append({"method": f"{name}-{LOSS_TAG[loss]}", "loss": loss,
                      "attacked_interpreter": attacked or "-", "eval_interpreter": interp, "norm": norm,
                      "fooling_ratio": m["fooling_ratio"], "l1": m[f"l1_{interp}"], "iou": m[f"iou_{interp}"],
                      "target_success": attack_success_rate(adv, t) if loss == "targeted" else float("nan"),
@@ -147,9 +157,11 @@ def _long(universal: pd.DataFrame, interps: list[str]) -> pd.DataFrame:
 
 
 def tables(universal: pd.DataFrame, losses: pd.DataFrame, jap: pd.DataFrame, *, main_norm: str,
-           interps: list[str]) -> dict[str, pd.DataFrame]:
-    """Tables II–VI analogues. JUAP rows are evaluated under the interpreter they attacked; UAP
-    and GUAP rows (interpretation-blind) under every interpreter."""
+           interps: list[str], main_loss: str = "least_likely") -> dict[str, pd.DataFrame]:
+    """Tables II–VI analogues (first seed; the claims use every seed). JUAP rows are evaluated under the
+    interpreter they attacked; UAP and GUAP rows (interpretation-blind) under every interpreter."""
+    if "seed" in universal:
+        universal = universal[universal.seed == 0]
     long = _long(universal, interps)
     relevant = long[(long.attacked_interpreter == "-") | (long.attacked_interpreter == long.eval_interpreter)]
     main = universal[universal.norm == main_norm]
@@ -160,7 +172,7 @@ def tables(universal: pd.DataFrame, losses: pd.DataFrame, jap: pd.DataFrame, *, 
     ce = relevant[(relevant.norm == main_norm) & (relevant.eval_interpreter == losses.eval_interpreter.iloc[0])
                   & (relevant.generator.isin([losses_generator(losses)]))]
     ce = ce[ce.model == losses.model.iloc[0]]
-    ce = ce.assign(loss="ce", method=ce.method + "-CE", target_success=float("nan"))
+    ce = ce.assign(loss=main_loss, method=ce.method + f"-{LOSS_TAG[main_loss]}", target_success=float("nan"))
     t6 = pd.concat([ce[["model", "method", "loss", "norm", "fooling_ratio", "l1", "iou", "target_success"]],
                     losses[["model", "method", "loss", "norm", "fooling_ratio", "l1", "iou", "target_success"]]],
                    ignore_index=True)
@@ -175,15 +187,50 @@ def losses_generator(losses: pd.DataFrame) -> str:
 
 
 def juap_vs_plain(universal: pd.DataFrame, norm: str) -> pd.DataFrame:
-    """JUAP against the generative UAP of the same model and generator, under the attacked interpreter."""
+    """JUAP against the generative UAP of the same model, generator and seed, under the attacked interpreter."""
     u = universal[universal.norm == norm]
+    if "seed" not in u:
+        u = u.assign(seed=0)
     rows = []
     for _, j in u[u.kind == "JUAP"].iterrows():
-        g = u[(u.kind == "GUAP") & (u.model == j.model) & (u.generator == j.generator)].iloc[0]
+        g = u[(u.kind == "GUAP") & (u.model == j.model) & (u.generator == j.generator) & (u.seed == j.seed)].iloc[0]
         i = j.attacked_interpreter
-        rows.append({"model": j.model, "generator": j.generator, "interpreter": i,
+        rows.append({"model": j.model, "generator": j.generator, "seed": j.seed, "interpreter": i,
                      "fr_juap": j.fooling_ratio, "fr_plain": g.fooling_ratio, "l1_juap": j[f"l1_{i}"],
                      "l1_plain": g[f"l1_{i}"], "iou_juap": j[f"iou_{i}"], "iou_plain": g[f"iou_{i}"],
                      "l1_fooled_juap": j[f"l1_fooled_{i}"], "l1_fooled_plain": g[f"l1_fooled_{i}"],
                      "iou_fooled_juap": j[f"iou_fooled_{i}"], "iou_fooled_plain": g[f"iou_fooled_{i}"]})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------ λ rule
+def pick_lambda(sweep: pd.DataFrame, tol: float) -> dict[str, float]:
+    """The λ rule of S3, fixed before any sweep: per interpreter, the largest λ of the grid whose JUAP
+    fooling ratio (mean over generator seeds, on the training images) stays within `tol` of the
+    generative UAP's (mean over the same seeds); the smallest λ of the grid when none does.
+    sweep: rows (interpreter, lam, seed, fooling_ratio) with interpreter "-" for the GUAP runs."""
+    guap = float(sweep[sweep.interpreter == "-"].fooling_ratio.mean())
+    out = {}
+    for interp, t in sweep[sweep.interpreter != "-"].groupby("interpreter"):
+        fr = t.groupby("lam").fooling_ratio.mean()
+        ok = fr[fr >= guap - tol]
+        out[interp] = float(ok.index.max() if len(ok) else fr.index.min())
+    return out
+
+
+def run_lambda_sweep(model, xtr, ytr, s3: dict, *, norm: str, masker, gen, device) -> pd.DataFrame:
+    """GUAP and JUAP over `s3.lambda_rule.grid` × interpreters × `s3.lambda_rule.seeds` generator seeds
+    (first generator), fooling ratio on the training images (the evaluation images stay unseen)."""
+    rule = s3["lambda_rule"]
+    ev = Evaluator(model, xtr, [], masker=masker, device=device, iou_threshold=s3["iou_threshold"])
+    arch, rows = s3["generators"][0], []
+    for seed in range(rule["seeds"]):
+        for interp, lam in [(None, 0.0)] + [(i, lam) for i in s3["interpreters"] for lam in rule["grid"]]:
+            lams = {**s3["joint"]["lam"], **({interp: lam} if interp else {})}
+            cfg = {**s3, "joint": {**s3["joint"], "lam": lams}}
+            name, r = _generator_run(model, xtr, ytr, cfg, arch=arch, norm=norm, interpreter=interp, masker=masker,
+                                     gen=gen, device=device)
+            rows.append({"seed": seed, "interpreter": interp or "-", "lam": lam, "method": name,
+                         "fooling_ratio": ev(r.delta)["fooling_ratio"], "seconds": round(r.seconds, 1)})
+            print(f"  seed {seed} {name} λ={lam:g}: fooling ratio {rows[-1]['fooling_ratio']:.3f}", flush=True)
     return pd.DataFrame(rows)

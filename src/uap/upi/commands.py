@@ -45,15 +45,19 @@ def cmd_upi_tables(a, cfg):
     """Tables 1–2 analogues (paper beside ours) and the cross-correlation of the universal perturbations."""
     import pandas as pd
     from ..artifacts import load_tensors, write_csv
-    from .experiment import UNIVERSAL
+    from .experiment import METHODS, UNIVERSAL
     from .tables import correlation_table, paper_tables
     results = pd.concat([pd.read_csv(p) for p in a.tables], ignore_index=True)
     t1, t2 = paper_tables(results, cfg["data"]["dataset"])
     write_csv(a.table1, t1)
     write_csv(a.table2, t2)
-    deltas = {}
+    deltas, per_image = {}, []
     for path in a.deltas:
         t, meta = load_tensors(path)
+        per_image += [pd.DataFrame({"model": meta["model"], "interpreter": meta["interpreter"], "method": m,
+                                    "image": range(len(t[f"dissimilarity_{m}"])),
+                                    "dissimilarity": t[f"dissimilarity_{m}"].numpy()})
+                      for m, _, _ in METHODS if f"dissimilarity_{m}" in t]
         for m in UNIVERSAL:
             if m == "classification_uap" and meta["interpreter"] != cfg["upi"]["interpreters"][0]:
                 continue     # the classification UAP does not depend on the interpretation: list it once
@@ -61,8 +65,9 @@ def cmd_upi_tables(a, cfg):
     write_csv(a.correlation, correlation_table(deltas))
     # this run's S2 rows of the claims table, written here so that a run holding S2 alone (e.g. on
     # mnist5k) gets its verdicts; the claims table of a full run reads them from this file
-    from ..claims import s2_rows
-    write_csv(a.claims, pd.DataFrame(s2_rows(cfg, a.table1, a.correlation)))
+    from ..claims import as_table, s2_rows
+    per_image = pd.concat(per_image, ignore_index=True) if per_image else None
+    write_csv(a.claims, as_table(s2_rows(cfg, a.table1, a.correlation, per_image)))
     print(t1.to_string(index=False))
 
 

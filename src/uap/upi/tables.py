@@ -19,6 +19,8 @@ def paper_tables(results: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, pd.
     t1, t2 = base.copy(), base.copy()
     t1["ours"] = results.dissimilarity.round(4).values
     t1["ours_sd"] = results.dissimilarity_sd.round(4).values
+    if "images" in results:                      # per-image attacks run on a subset (upi.per_image.images)
+        t1["images"] = results.images.values
     t2["ours"] = (100 * results.fooling_rate).round(2).values
     for t, table in ((t1, paper.TABLE1), (t2, paper.TABLE2)):
         ref = [paper.reference(table, dataset, a, i, m) for a, i, m in zip(t.arch, t.interpreter, t.method)]
