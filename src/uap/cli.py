@@ -523,11 +523,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from .config import load_config
     from .errors import UapError
+    from .utils import apply_execution_env
     global _THREADS
     args = build_parser().parse_args(argv)
     _THREADS = args.threads
     try:
-        cfg = load_config(args.config)
+        cfg = apply_execution_env(load_config(args.config))   # device, max_batch_images
         args.fn(args, cfg)
     except (UapError, FileNotFoundError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)

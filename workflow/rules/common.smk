@@ -6,21 +6,31 @@ from pathlib import Path
 
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
-# Jobs (local, conda env or SLURM) import the package from this checkout.
-shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; ")
 from uap.config import validate_config  # noqa: E402
 from uap.grid import grid_points  # noqa: E402
+from uap.utils import execution_env  # noqa: E402
 
 _validated = validate_config(config)  # raises ConfigError naming the bad key
 config.clear()
 config.update(_validated)
+
+# Jobs (local, conda env or SLURM) import the package from this checkout. Execution settings
+# (device, max_batch_images) reach the commands through the environment, not through params: they
+# do not change results, so changing them must not re-run anything (Snakemake tracks params and the
+# shell command's text, not its prefix). Threads come from `threads:` (--threads {threads}).
+shell.prefix(
+    f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; "
+    + "".join(f"export {k}={shlex.quote(v)}; " for k, v in execution_env(config).items())
+)
 
 RUN = config["run"]
 R = f"results/{RUN}"
 NORMS = list(config["attacks"]["norms"])
 CNORM = config["constructed"]["norm"]
 HPS = list(grid_points(config["constructed"]))
-GLOBAL_KEYS = ("run", "seed", "device", "precision", "max_batch_images")
+# Global keys that change results (and so are params of every rule); device and max_batch_images
+# are execution settings, passed through the environment (see shell.prefix above).
+GLOBAL_KEYS = ("run", "seed", "precision")
 HEAVY_THREADS = 8  # Snakemake caps a job's threads at --cores when running locally
 
 
