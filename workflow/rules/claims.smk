@@ -14,7 +14,7 @@ rule claims_table:
     benchmark:
         f"{R}/benchmarks/claims_table.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(
             "data", "claims", "interpolation", s1_analyses={"scaling": S1A["scaling"]}

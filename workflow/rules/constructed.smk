@@ -12,7 +12,7 @@ rule construct_datasets:
     benchmark:
         f"{R}/benchmarks/construct_datasets/{{norm}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -37,7 +37,7 @@ rule train_on_constructed:
     benchmark:
         f"{R}/benchmarks/train_on_constructed/{{norm}}_{{cdata}}_{{hp}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -71,7 +71,7 @@ rule generalization_table:
     benchmark:
         f"{R}/benchmarks/generalization_table.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice("data"),
     shell:

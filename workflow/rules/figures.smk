@@ -15,7 +15,7 @@ rule figures_s1_constructed:
     benchmark:
         f"{R}/benchmarks/figures_s1_constructed.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "table", up=2),
@@ -41,7 +41,7 @@ rule figures_s4_singular:
     benchmark:
         f"{R}/benchmarks/figures_s4_singular.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "table", up=2),
@@ -65,7 +65,7 @@ rule figures_s2_upi:
     benchmark:
         f"{R}/benchmarks/figures_s2_upi.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "table1", up=2),
@@ -94,7 +94,7 @@ rule figures_s3_juap:
     benchmark:
         f"{R}/benchmarks/figures_s3_juap.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "tables", up=2),

@@ -11,7 +11,7 @@ rule models_table:
     benchmark:
         f"{R}/benchmarks/models_table.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -36,7 +36,7 @@ rule locality:
     benchmark:
         f"{R}/benchmarks/locality/{{norm}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -61,7 +61,7 @@ rule shifts:
     benchmark:
         f"{R}/benchmarks/shifts/{{norm}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -92,7 +92,7 @@ rule scaling:
     benchmark:
         f"{R}/benchmarks/scaling.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -121,7 +121,7 @@ rule transfer:
     benchmark:
         f"{R}/benchmarks/transfer.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -151,7 +151,7 @@ rule figures_s1_analyses:
     benchmark:
         f"{R}/benchmarks/figures_s1_analyses.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "s1_transfer", up=2),

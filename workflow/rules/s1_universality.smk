@@ -12,7 +12,7 @@ rule interp_dataset:
     benchmark:
         f"{R}/benchmarks/interp_dataset/{{variant}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -36,7 +36,7 @@ rule interp_train:
     benchmark:
         f"{R}/benchmarks/interp_train/{{variant}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -60,7 +60,7 @@ rule interp_table:
     benchmark:
         f"{R}/benchmarks/interp_table.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice("data", "interpolation", "leakage"),
     shell:
@@ -80,7 +80,7 @@ rule leakage_probes:
     benchmark:
         f"{R}/benchmarks/leakage_probes.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -107,7 +107,7 @@ rule diversity:
     benchmark:
         f"{R}/benchmarks/diversity.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -131,7 +131,7 @@ rule dynamics:
     benchmark:
         f"{R}/benchmarks/dynamics.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -157,7 +157,7 @@ rule figures_s1_universality:
     benchmark:
         f"{R}/benchmarks/figures_s1_universality.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "interpolation", up=2),

@@ -18,7 +18,7 @@ rule upi_attack:
     benchmark:
         f"{R}/benchmarks/upi_attack/{{model}}_{{interp}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -41,7 +41,7 @@ rule upi_tables:
     benchmark:
         f"{R}/benchmarks/upi_tables.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice("data", "upi", "claims"),
     shell:
