@@ -422,6 +422,10 @@ def cmd_claims(a, cfg):
                       s1u={"interpolation": a.s1_interpolation, "leakage": a.s1_leakage},
                       s3={"juap_vs_plain": a.s3_juap_vs_plain} if a.s3_juap_vs_plain else None)
     write_csv(a.out, df)
+    if a.summary:
+        from .artifacts import write_json
+        from .claims_summary import claims_summary
+        write_json(a.summary, claims_summary(a.out))
     print(df.to_string(index=False))
 
 
@@ -507,6 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--s1-leakage", help="S1 linear-probe table (Table 4)")
     s.add_argument("--s3-juap-vs-plain", help="S3: JUAP vs generative UAP table (s3-tables)")
     s.add_argument("--out", required=True)
+    s.add_argument("--summary", help="also write verdict counts of the table as JSON (DVC metrics)")
     s = add("notebook", cmd_notebook, "run a figure notebook with papermill and render HTML")
     s.add_argument("--notebook", required=True)
     s.add_argument("--run-dir", required=True)

@@ -77,3 +77,17 @@ def test_cli_reports_a_device_error_in_one_line(no_cuda, monkeypatch, capsys, tm
                "--table", str(tmp_path / "o.csv")])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "SLURM_JOB_GPUS=0" in err[0] and "Traceback" not in err[0]
+
+
+def test_claims_summary_counts_verdicts_per_system(tmp_path):
+    import pandas as pd
+
+    from uap.claims_summary import claims_summary
+    rows = [("S1", "reproduced"), ("S1", "not reproduced"), ("S2", "reproduced"), ("S1", "reproduced")]
+    pd.DataFrame([{"system": s, "claim": f"c{i}", "verdict": v} for i, (s, v) in enumerate(rows)]).to_csv(
+        tmp_path / "c.csv", index=False)
+    s = claims_summary(tmp_path / "c.csv")
+    assert s == {"claims": 4, "verdicts": {"not reproduced": 1, "reproduced": 3},
+                 "by_system": {"S1": {"not reproduced": 1, "reproduced": 2}, "S2": {"reproduced": 1}}}
+    pd.DataFrame({"claim": ["a"]}).to_csv(tmp_path / "d.csv", index=False)      # a table without verdicts
+    assert claims_summary(tmp_path / "d.csv") == {"claims": 1}

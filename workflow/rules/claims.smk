@@ -9,6 +9,7 @@ rule claims_table:
         s3_juap_vs_plain=f"{R}/tables/s3_juap_vs_plain.csv",
     output:
         table=f"{R}/tables/claims.csv",
+        summary=f"{R}/tables/claims_summary.json",
     log:
         f"{R}/logs/claims_table.log",
     benchmark:
@@ -27,4 +28,4 @@ rule claims_table:
         "--s1-scaling {input.s1_scaling} --s1-transfer {input.s1_transfer} "
         "--s1-interpolation {input.s1_interpolation} --s1-leakage {input.s1_leakage} "
         "--s3-juap-vs-plain {input.s3_juap_vs_plain} "
-        "--out {output.table} > {log} 2>&1"
+        "--out {output.table} --summary {output.summary} > {log} 2>&1"
