@@ -8,7 +8,7 @@ rule claims_table:
         s1_leakage=f"{R}/s1/leakage_probes.csv",
         s3_juap_vs_plain=f"{R}/tables/s3_juap_vs_plain.csv",
     output:
-        table=f"{R}/tables/claims.csv",
+        table=reported(f"{R}/tables/claims.csv", "claims", "Claims"),
         summary=f"{R}/tables/claims_summary.json",
     log:
         f"{R}/logs/claims_table.log",

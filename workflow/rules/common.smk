@@ -20,7 +20,9 @@ config.update(_validated)
 # shell command's text, not its prefix). Threads come from `threads:` (--threads {threads}).
 shell.prefix(
     f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; "
-    + "".join(f"export {k}={shlex.quote(v)}; " for k, v in execution_env(config).items())
+    + "".join(
+        f"export {k}={shlex.quote(v)}; " for k, v in execution_env(config).items()
+    )
 )
 
 RUN = config["run"]
@@ -40,6 +42,23 @@ wildcard_constraints:
     cdata="d_adv|d_univ",
     hp="lr[0-9.e-]+_bs[0-9]+_(drop|nodrop)",
     interp="sg|ig",
+
+
+def reported(files, caption, category, subcategory=None):
+    """Output file(s) (a path, list or dict) flagged for `snakemake --report`, captioned by
+    workflow/report/<caption>.rst."""
+    if isinstance(files, dict):
+        return {
+            k: reported(v, caption, category, subcategory) for k, v in files.items()
+        }
+    if isinstance(files, list):
+        return [reported(f, caption, category, subcategory) for f in files]
+    return report(
+        files,
+        caption=f"../report/{caption}.rst",
+        category=category,
+        subcategory=subcategory,
+    )
 
 
 def cfg_slice(*sections, **overrides):
@@ -265,7 +284,7 @@ def s1u_tables():
 
 
 def s1u_figures():
-    names = ("interpolation", "leakage", "diversity", "dynamics")
+    names = ("interpolation", "leakage", "diversity", "diversity_deltas", "dynamics")
     return [f"{R}/figures/s1u_{n}.png" for n in names]
 
 

@@ -64,7 +64,7 @@ rule generalization_table:
             f"{R}/constructed/{CNORM}/d_adv.safetensors",
         ],
     output:
-        table=f"{R}/tables/generalization.csv",
+        table=reported(f"{R}/tables/generalization.csv", "tables", "S1", "tables"),
         metrics=f"{R}/metrics.json",
     log:
         f"{R}/logs/generalization_table.log",

@@ -5,7 +5,7 @@ rule models_table:
         models=expand(f"{R}/models/{{m}}.safetensors", m=list(config["models"])),
         test=rules.prepare_data.output.test,
     output:
-        table=f"{R}/tables/models.csv",
+        table=reported(f"{R}/tables/models.csv", "tables", "S1", "tables"),
     log:
         f"{R}/logs/models_table.log",
     benchmark:
@@ -145,7 +145,7 @@ rule figures_s1_analyses:
     output:
         notebook=f"{R}/notebooks/s1_analyses.ipynb",
         html=f"{R}/notebooks/s1_analyses.html",
-        figures=s1a_figures(),
+        figures=reported(s1a_figures(), "s1_analyses", "S1", "figures: s1_analyses"),
     log:
         f"{R}/logs/figures_s1_analyses.log",
     benchmark:

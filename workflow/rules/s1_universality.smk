@@ -151,7 +151,9 @@ rule figures_s1_universality:
     output:
         notebook=f"{R}/notebooks/s1_universality.ipynb",
         html=f"{R}/notebooks/s1_universality.html",
-        figures=s1u_figures(),
+        figures=reported(
+            s1u_figures(), "s1_universality", "S1", "figures: s1_universality"
+        ),
     log:
         f"{R}/logs/figures_s1_universality.log",
     benchmark:

@@ -35,7 +35,7 @@ rule upi_tables:
     input:
         **s2_inputs(),
     output:
-        **s2_tables(),
+        **reported(s2_tables(), "tables", "S2", "tables"),
     log:
         f"{R}/logs/upi_tables.log",
     benchmark:

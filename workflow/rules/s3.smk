@@ -109,7 +109,7 @@ rule s3_tables:
     input:
         **s3_runs(),
     output:
-        tables=s3_tables(),
+        tables=reported(s3_tables(), "tables", "S3", "tables"),
     log:
         f"{R}/logs/s3_tables.log",
     benchmark:
