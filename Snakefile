@@ -9,6 +9,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# `snakemake --report report.html`: this description, the claims table, every figure and table
+# (outputs flagged with report(), captions in workflow/report/) and the per-rule runtimes.
+report: "workflow/report/workflow.rst"
+
+
 # A profile given with --configfile replaces config.yaml (Snakemake would otherwise deep-merge
 # the two, and a profile would silently inherit the default profile's models and settings).
 if not workflow.overwrite_configfiles:

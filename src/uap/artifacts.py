@@ -50,8 +50,11 @@ def code_version() -> str:
 def versions() -> dict[str, str]:
     import numpy
     import safetensors
+
+    from .utils import describe_device
     v = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
-         "safetensors": safetensors.__version__, "code": code_version()}
+         "safetensors": safetensors.__version__, "code": code_version(),
+         **describe_device()}  # device (+ GPU name) of this process, torch.version.cuda
     try:
         import torchvision
         v["torchvision"] = torchvision.__version__

@@ -435,6 +435,10 @@ def cmd_claims(a, cfg):
                       s3={"juap_vs_plain": a.s3_juap_vs_plain} if a.s3_juap_vs_plain else None,
                       construction=a.construction)
     write_csv(a.out, df)
+    if a.summary:
+        from .artifacts import write_json
+        from .claims_summary import claims_summary
+        write_json(a.summary, claims_summary(a.out))
     print(df.to_string(index=False))
 
 
@@ -525,6 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--s1-leakage", help="S1 linear-probe table (Table 4)")
     s.add_argument("--s3-juap-vs-plain", help="S3: JUAP vs generative UAP table (s3-tables)")
     s.add_argument("--out", required=True)
+    s.add_argument("--summary", help="also write verdict counts of the table as JSON (DVC metrics)")
     s = add("notebook", cmd_notebook, "run a figure notebook with papermill and render HTML")
     s.add_argument("--notebook", required=True)
     s.add_argument("--run-dir", required=True)
@@ -541,11 +546,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from .config import load_config
     from .errors import UapError
+    from .utils import apply_execution_env
     global _THREADS
     args = build_parser().parse_args(argv)
     _THREADS = args.threads
     try:
-        cfg = load_config(args.config)
+        cfg = apply_execution_env(load_config(args.config))   # device, max_batch_images
         args.fn(args, cfg)
     except (UapError, FileNotFoundError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -11,12 +11,92 @@ import torch
 from tqdm.auto import tqdm
 
 
-def resolve_device(name: str = "auto") -> torch.device:
+# Execution settings: how a run is executed, not what it computes. Snakemake passes them to every
+# command through these environment variables (never as params, so changing them re-runs nothing);
+# the CLI lets them override the config's value.
+EXECUTION_ENV = {"device": "UAP_DEVICE", "max_batch_images": "UAP_MAX_BATCH_IMAGES"}
+GPU_ALLOCATION_VARS = ("CUDA_VISIBLE_DEVICES", "SLURM_JOB_GPUS")
+
+
+def execution_env(cfg: dict) -> dict[str, str]:
+    """The environment variables that carry cfg's execution settings to a command."""
+    return {var: str(cfg[key]) for key, var in EXECUTION_ENV.items() if key in cfg}
+
+
+def apply_execution_env(cfg: dict, environ=None) -> dict:
+    """cfg with its execution settings taken from the environment where set there."""
+    from .config import ConfigError
+    environ = os.environ if environ is None else environ
+    out = dict(cfg)
+    if environ.get("UAP_DEVICE"):
+        out["device"] = environ["UAP_DEVICE"]
+    if environ.get("UAP_MAX_BATCH_IMAGES"):
+        try:
+            out["max_batch_images"] = int(environ["UAP_MAX_BATCH_IMAGES"])
+        except ValueError:
+            raise ConfigError(f"UAP_MAX_BATCH_IMAGES: {environ['UAP_MAX_BATCH_IMAGES']!r} is not an integer") from None
+        if out["max_batch_images"] < 1:
+            raise ConfigError(f"UAP_MAX_BATCH_IMAGES: {out['max_batch_images']} is less than the minimum of 1")
+    return out
+
+
+def allocated_gpus(environ=None) -> str | None:
+    """The GPU list a scheduler allocated (CUDA_VISIBLE_DEVICES / SLURM_JOB_GPUS), or None.
+
+    Empty values and the "no GPU" markers ("", "-1", "NoDevFiles") mean nothing was allocated."""
+    environ = os.environ if environ is None else environ
+    for var in GPU_ALLOCATION_VARS:
+        val = environ.get(var, "").strip()
+        if val and val not in ("-1", "NoDevFiles", "none"):
+            return f"{var}={val}"
+    return None
+
+
+def resolve_device(name: str = "auto", environ=None) -> torch.device:
+    """The torch device for config.device, logged on stderr.
+
+    `auto` picks CUDA when it works and the CPU otherwise, except that a job which was allocated a
+    GPU (CUDA_VISIBLE_DEVICES / SLURM_JOB_GPUS set) but cannot use CUDA is an error rather than a
+    silent, many-times-slower CPU run (typically a driver older than the torch build needs)."""
+    from .errors import DeviceError
+    usable = torch.cuda.is_available()
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but CUDA is not available on this machine")
-    return torch.device(name)
+        gpus = allocated_gpus(environ)
+        if not usable and gpus:
+            raise DeviceError(
+                f"config.device: auto, and a GPU was allocated ({gpus}) but CUDA is unusable with torch "
+                f"{torch.__version__} (CUDA {torch.version.cuda}): check the NVIDIA driver against this torch "
+                "build (README, GPU), or set device: cpu")
+        dev = torch.device("cuda" if usable else "cpu")
+        reason = "CUDA is available" if usable else "CUDA is not available and no GPU was allocated"
+    else:
+        if name.startswith("cuda") and not usable:
+            raise DeviceError(f"config.device: {name!r}, but CUDA is not available on this machine "
+                              f"(torch {torch.__version__}, CUDA {torch.version.cuda})")
+        dev = torch.device(name)
+        reason = "as configured"
+    global RESOLVED_DEVICE
+    RESOLVED_DEVICE = dev
+    print(f"device: {describe_device(dev)['device']} ({reason})", file=sys.stderr)
+    return dev
+
+
+RESOLVED_DEVICE: torch.device | None = None  # the device this process computes on (resolve_device)
+
+
+def describe_device(dev: torch.device | str | None = None) -> dict[str, str]:
+    """Device, GPU name and the CUDA version torch was built with, for logs and sidecars.
+
+    Without `dev`, the device this process resolved ("none" if it computed nothing on a device)."""
+    dev = dev if dev is not None else RESOLVED_DEVICE
+    if dev is None:
+        return {"device": "none", "torch_cuda": str(torch.version.cuda)}
+    dev = torch.device(dev)
+    info = {"device": str(dev), "torch_cuda": str(torch.version.cuda)}
+    if dev.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(dev)
+        info["device"] = f"{dev} ({info['gpu']})"
+    return info
 
 
 def setup_runtime(seed: int, threads: int | None = None, deterministic: bool = True) -> None:

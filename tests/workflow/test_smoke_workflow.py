@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-import shutil
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -301,24 +302,55 @@ def test_s3_tables(smoke_project):
     assert rts["metrics"]["loss_last"] < rts["metrics"]["loss_first"]
 
 
+NOTEBOOK_FIGURES = {
+    "s1_constructed": ["s1_universal_l2", "s1_universal_linf", "s1_generalization", "s1_label_tables"],
+    "s4_singular": ["s4_layers", "s4_images", "s4_q", "s4_transfer", "s4_perturbations"],
+    "s2_upi": ["s2_table1", "s2_correlation", "s2_perturbations", "s2_maps"],
+    "s1_analyses": ["s1_models", "s1_scaling", "s1_transfer", "s1_locality_l2", "s1_locality_linf", "s1_shifts_l2",
+                    "s1_shifts_linf"],
+    "s1_universality": ["s1u_interpolation", "s1u_leakage", "s1u_diversity", "s1u_diversity_deltas", "s1u_dynamics"],
+    "s3_juap": ["s3_maps", "s3_jap_maps", "s3_fooling_discrepancy"],
+    "claims": ["claims_overview", "claims_table3", "claims_scaling", "claims_transfer", "claims_interpolation",
+               "claims_shifts_l2", "claims_shifts_linf", "claims_locality_l2", "claims_locality_linf"],
+}
+
+
 def test_figures_and_html_rendered(smoke_project):
     figs = smoke_project / R / "figures"
-    for name in ["s1_universal_l2.png", "s1_universal_linf.png", "s1_generalization.png", "s1_label_tables.png",
-                 "s4_layers.png", "s4_images.png", "s4_q.png", "s4_transfer.png", "s4_perturbations.png",
-                 "s2_table1.png", "s2_correlation.png", "s2_perturbations.png", "s2_maps.png",
-                 "s1_models.png", "s1_scaling.png", "s1_transfer.png", "s1_locality_l2.png", "s1_locality_linf.png",
-                 "s1_shifts_l2.png", "s1_shifts_linf.png",
-                 "s1u_interpolation.png", "s1u_leakage.png", "s1u_diversity.png", "s1u_dynamics.png",
-                 "s3_maps.png", "s3_jap_maps.png", "s3_fooling_discrepancy.png",
-                 "claims_overview.png", "claims_table3.png", "claims_scaling.png", "claims_transfer.png",
-                 "claims_interpolation.png", "claims_shifts_l2.png", "claims_locality_linf.png"]:
-        data = (figs / name).read_bytes()
+    assert sorted(p.stem for p in figs.glob("*.png")) == sorted(f for v in NOTEBOOK_FIGURES.values() for f in v)
+    for name in (f for v in NOTEBOOK_FIGURES.values() for f in v):
+        data = (figs / f"{name}.png").read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
     for nb, word in (("s1_constructed", "D_adv"), ("s4_singular", "singular"), ("s2_upi", "UPI-PCA"),
                      ("s1_analyses", "Spatial invariance"), ("s1_universality", "Table 4"), ("s3_juap", "JUAP"),
                      ("claims", "near end")):
         html = (smoke_project / R / "notebooks" / f"{nb}.html").read_text()
         assert word in html and "Traceback" not in html
+        # every figure the notebook saves is also displayed inline: one embedded PNG per saved figure
+        imgs = re.findall(r'<img [^>]*src="data:image/png;base64,', html)
+        assert len(imgs) == len(NOTEBOOK_FIGURES[nb]), (nb, len(imgs))
+
+
+def test_report_holds_claims_figures_and_runtimes(smoke_project):
+    run(["snakemake", "--report", "report.html", "--cores", "1"], cwd=smoke_project)
+    html = (smoke_project / "report.html").read_text()
+    assert "claims.csv" in html
+    assert "one row per headline finding" in html                               # the claims caption
+    for name in (f for v in NOTEBOOK_FIGURES.values() for f in v):
+        assert f"{name}.png" in html, name
+    for table in ("generalization.csv", "models.csv", "s3_table2_fooling.csv", "table1.csv"):
+        assert table in html, table
+    assert re.search(r'"rule": "train_model", "runtime": [0-9.]+', html)        # per-rule runtimes
+
+
+def test_execution_settings_re_run_nothing(smoke_project):
+    """device, max_batch_images and threads are execution settings: changing them plans no job."""
+    res = run(["snakemake", "-n", "--cores", "2", "--config", "device=cuda", "max_batch_images=7",
+               "--set-threads", "train_model=1", "pgd_attack=1"], cwd=smoke_project)
+    assert "Nothing to be done" in res.stdout + res.stderr
+    # ... while a setting that changes results (precision) re-runs what it affects
+    out = run(["snakemake", "-n", "--cores", "2", "--config", "precision=bf16"], cwd=smoke_project)
+    assert "rule train_model:" in out.stdout and "Nothing to be done" not in out.stdout + out.stderr
 
 
 def test_second_run_has_nothing_to_do(smoke_project):
@@ -333,37 +365,54 @@ def test_dry_run_of_one_target_explains_the_reason(smoke_project):
     assert "universal_attack" in out and "reason: Forced execution" in out and "train_model" not in out
 
 
-def test_dvc_round_trip_and_reviewer_rerun(smoke_project):
-    p = smoke_project
-    run(["dvc", "commit", "--force", "-q"], cwd=p)               # record what Snakemake built
-    status = run(["dvc", "status"], cwd=p).stdout
-    assert "up to date" in status, status
-    run(["dvc", "push", "-q"], cwd=p)
-    before = {f.relative_to(p): f.read_bytes() for f in (p / R).rglob("*")
-              if f.is_file() and f.parts[-2] not in ("logs",) and "benchmarks" not in f.parts
-              and "checkpoints" not in f.parts}
-    shutil.rmtree(p / R / "models")
-    shutil.rmtree(p / R / "constructed")
-    shutil.rmtree(p / R / "s4")
-    shutil.rmtree(p / ".dvc" / "cache")
-    run(["dvc", "pull", "-q"], cwd=p)
-    for rel, data in before.items():
-        if rel.parts[2] in ("models", "constructed", "s4"):
-            assert (p / rel).read_bytes() == data, rel
+def _rule_descendants(rule: str, cwd) -> set[str]:
+    """Rules downstream of `rule` in the default target's rule graph (`snakemake --rulegraph`)."""
+    dot = run(["snakemake", "--rulegraph", "--cores", "1"], cwd=cwd).stdout
+    label = dict(re.findall(r"^\s*(\d+)\[label = \"(\w+)\"", dot, re.M))
+    edges = [(label[a], label[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", dot, re.M)]
+    down, todo = set(), [rule]
+    while todo:
+        r = todo.pop()
+        for a, b in edges:
+            if a == r and b not in down:
+                down.add(b)
+                todo.append(b)
+    return down - {"all"}
+
+
+def _files(root):
+    return {f.relative_to(root): f.read_bytes() for f in root.rglob("*") if f.is_file() and "checkpoints" not in f.parts}
+
+
+def test_reviewer_path_from_a_fresh_clone(smoke_project, tmp_path):
+    """The README's reviewer path: versioned results pulled into a *fresh git clone*, nothing re-runs,
+    then one analysis re-runs alone (with what depends on it) and gives the same output."""
+    p, remote, clone = smoke_project, tmp_path / "lab-store", tmp_path / "clone"     # remote outside both
+    run(["dvc", "remote", "modify", "--local", "local", "url", str(remote)], cwd=p)
+    run(["dvc", "commit", "--force", "-q"], cwd=p)                 # record what Snakemake built
     assert "up to date" in run(["dvc", "status"], cwd=p).stdout
-    # Reviewer path: DVC does not keep timestamps, so mark everything current, then nothing runs ...
-    run(["snakemake", "--touch", "--cores", "1"], cwd=p)
-    assert "Nothing to be done" in run(["snakemake", "-n", "--cores", "1"], cwd=p).stdout
-    # ... and one analysis re-runs alone, without retraining anything.
-    res = run(["snakemake", "--cores", "2", "--forcerun", "generalization_table"], cwd=p)
-    out = res.stdout + res.stderr
-    assert "rule generalization_table:" in out
-    for heavy in ("train_model", "train_on_constructed", "construct_datasets", "universal_attack", "sv_layers"):
-        assert f"rule {heavy}:" not in out
-    # A DVC stage's own command works too (it asks Snakemake for its stage target).
-    res = run(["dvc", "repro", "--force", "--single-item", "report"], cwd=p)
-    assert "Running stage 'report'" in res.stdout + res.stderr
-    assert (p / R / "tables" / "generalization.csv").is_file()
+    run(["dvc", "push", "-q"], cwd=p)
+    run("git add dvc.lock && git commit -qm 'dvc.lock of the smoke run'", cwd=p)
+    run(["git", "clone", "-q", str(p), str(clone)], cwd=tmp_path)
+    assert not (clone / R).exists()                               # results are not in git
+    run(["dvc", "remote", "modify", "--local", "local", "url", str(remote)], cwd=clone)
+    run(["dvc", "pull", "-q"], cwd=clone)
+    want = _files(p / R)
+    got = _files(clone / R)
+    assert got.keys() == want.keys() and all(got[k] == want[k] for k in want)   # logs and benchmarks too
+    assert any(k.parts[0] == "logs" for k in got) and any(k.parts[0] == "benchmarks" for k in got)
+    assert "up to date" in run(["dvc", "status"], cwd=clone).stdout
+    # DVC does not keep timestamps: mark the pulled files current, then nothing runs ...
+    run(["snakemake", "--touch", "--cores", "1"], cwd=clone)
+    assert "Nothing to be done" in run(["snakemake", "-n", "--cores", "1"], cwd=clone).stdout
+    # ... and one analysis re-runs with exactly what depends on it, and gives the same table.
+    res = run(["snakemake", "--cores", "2", "--forcerun", "transfer"], cwd=clone)
+    ran = set(re.findall(r"^(?:local)?rule (\w+):", res.stdout + res.stderr, re.M)) - {"all"}
+    assert ran == {"transfer"} | _rule_descendants("transfer", clone), ran
+    for rel in ("s1/transfer.csv", "tables/claims.csv", "tables/claims_summary.json"):
+        assert (clone / R / rel).read_bytes() == want[Path(rel)], rel
+    summary = json.loads((clone / R / "tables" / "claims_summary.json").read_text())
+    assert summary["claims"] == len(pd.read_csv(clone / R / "tables" / "claims.csv"))
 
 
 def test_lint_is_clean():

@@ -11,7 +11,7 @@ rule pgd_attack:
     benchmark:
         f"{R}/benchmarks/pgd_attack/{{norm}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -38,7 +38,7 @@ rule universal_attack:
     benchmark:
         f"{R}/benchmarks/universal_attack/{{norm}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,

@@ -10,13 +10,14 @@ rule claims_table:
         s1_leakage=f"{R}/s1/leakage_probes.csv",
         s3_juap_vs_plain=f"{R}/tables/s3_juap_vs_plain.csv",
     output:
-        table=f"{R}/tables/claims.csv",
+        table=reported(f"{R}/tables/claims.csv", "claims", "Claims"),
+        summary=f"{R}/tables/claims_summary.json",
     log:
         f"{R}/logs/claims_table.log",
     benchmark:
         f"{R}/benchmarks/claims_table.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(
             "data",
@@ -36,7 +37,7 @@ rule claims_table:
         "--construction {input.construction} "
         "--s1-interpolation {input.s1_interpolation} --s1-leakage {input.s1_leakage} "
         "--s3-juap-vs-plain {input.s3_juap_vs_plain} "
-        "--out {output.table} > {log} 2>&1"
+        "--out {output.table} --summary {output.summary} > {log} 2>&1"
 
 
 rule figures_claims:
@@ -53,13 +54,13 @@ rule figures_claims:
     output:
         notebook=f"{R}/notebooks/claims.ipynb",
         html=f"{R}/notebooks/claims.html",
-        figures=claims_figures(),
+        figures=reported(claims_figures(), "claims_figures", "Claims", "evidence per row"),
     log:
         f"{R}/logs/figures_claims.log",
     benchmark:
         f"{R}/benchmarks/figures_claims.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "claims", up=2),

@@ -6,21 +6,33 @@ from pathlib import Path
 
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
-# Jobs (local, conda env or SLURM) import the package from this checkout.
-shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; ")
 from uap.config import validate_config  # noqa: E402
 from uap.grid import grid_points  # noqa: E402
+from uap.utils import execution_env  # noqa: E402
 
 _validated = validate_config(config)  # raises ConfigError naming the bad key
 config.clear()
 config.update(_validated)
+
+# Jobs (local, conda env or SLURM) import the package from this checkout. Execution settings
+# (device, max_batch_images) reach the commands through the environment, not through params: they
+# do not change results, so changing them must not re-run anything (Snakemake tracks params and the
+# shell command's text, not its prefix). Threads come from `threads:` (--threads {threads}).
+shell.prefix(
+    f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; "
+    + "".join(
+        f"export {k}={shlex.quote(v)}; " for k, v in execution_env(config).items()
+    )
+)
 
 RUN = config["run"]
 R = f"results/{RUN}"
 NORMS = list(config["attacks"]["norms"])
 CNORM = config["constructed"]["norm"]
 HPS = list(grid_points(config["constructed"]))
-GLOBAL_KEYS = ("run", "seed", "device", "precision", "max_batch_images")
+# Global keys that change results (and so are params of every rule); device and max_batch_images
+# are execution settings, passed through the environment (see shell.prefix above).
+GLOBAL_KEYS = ("run", "seed", "precision")
 HEAVY_THREADS = 8  # Snakemake caps a job's threads at --cores when running locally
 
 
@@ -30,6 +42,23 @@ wildcard_constraints:
     cdata="d_adv|d_univ",
     hp="lr[0-9.e-]+_bs[0-9]+_(drop|nodrop)",
     interp="sg|ig",
+
+
+def reported(files, caption, category, subcategory=None):
+    """Output file(s) (a path, list or dict) flagged for `snakemake --report`, captioned by
+    workflow/report/<caption>.rst."""
+    if isinstance(files, dict):
+        return {
+            k: reported(v, caption, category, subcategory) for k, v in files.items()
+        }
+    if isinstance(files, list):
+        return [reported(f, caption, category, subcategory) for f in files]
+    return report(
+        files,
+        caption=f"../report/{caption}.rst",
+        category=category,
+        subcategory=subcategory,
+    )
 
 
 def cfg_slice(*sections, **overrides):
@@ -277,7 +306,7 @@ def s1u_tables():
 
 
 def s1u_figures():
-    names = ("interpolation", "leakage", "diversity", "dynamics")
+    names = ("interpolation", "leakage", "diversity", "diversity_deltas", "dynamics")
     return [f"{R}/figures/s1u_{n}.png" for n in names]
 
 

@@ -12,7 +12,7 @@ rule construct_datasets:
     benchmark:
         f"{R}/benchmarks/construct_datasets/{{norm}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -37,7 +37,7 @@ rule train_on_constructed:
     benchmark:
         f"{R}/benchmarks/train_on_constructed/{{norm}}_{{cdata}}_{{hp}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -64,14 +64,14 @@ rule generalization_table:
             f"{R}/constructed/{CNORM}/d_adv.safetensors",
         ],
     output:
-        table=f"{R}/tables/generalization.csv",
+        table=reported(f"{R}/tables/generalization.csv", "tables", "S1", "tables"),
         metrics=f"{R}/metrics.json",
     log:
         f"{R}/logs/generalization_table.log",
     benchmark:
         f"{R}/benchmarks/generalization_table.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice("data"),
     shell:

@@ -9,7 +9,7 @@ rule prepare_data:
     benchmark:
         f"{R}/benchmarks/prepare_data.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: 1
     params:
         cfg=cfg_slice("data"),

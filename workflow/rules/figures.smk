@@ -9,13 +9,15 @@ rule figures_s1_constructed:
     output:
         notebook=f"{R}/notebooks/s1_constructed.ipynb",
         html=f"{R}/notebooks/s1_constructed.html",
-        figures=figure_outputs(),
+        figures=reported(
+            figure_outputs(), "s1_constructed", "S1", "figures: s1_constructed"
+        ),
     log:
         f"{R}/logs/figures_s1_constructed.log",
     benchmark:
         f"{R}/benchmarks/figures_s1_constructed.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "table", up=2),
@@ -35,13 +37,13 @@ rule figures_s4_singular:
     output:
         notebook=f"{R}/notebooks/s4_singular.ipynb",
         html=f"{R}/notebooks/s4_singular.html",
-        figures=s4_figures(),
+        figures=reported(s4_figures(), "s4_singular", "S4", "figures: s4_singular"),
     log:
         f"{R}/logs/figures_s4_singular.log",
     benchmark:
         f"{R}/benchmarks/figures_s4_singular.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "table", up=2),
@@ -59,13 +61,13 @@ rule figures_s2_upi:
     output:
         notebook=f"{R}/notebooks/s2_upi.ipynb",
         html=f"{R}/notebooks/s2_upi.html",
-        figures=s2_figures(),
+        figures=reported(s2_figures(), "s2_upi", "S2", "figures: s2_upi"),
     log:
         f"{R}/logs/figures_s2_upi.log",
     benchmark:
         f"{R}/benchmarks/figures_s2_upi.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "table1", up=2),
@@ -88,13 +90,13 @@ rule figures_s3_juap:
     output:
         notebook=f"{R}/notebooks/s3_juap.ipynb",
         html=f"{R}/notebooks/s3_juap.html",
-        figures=s3_figures(),
+        figures=reported(s3_figures(), "s3_juap", "S3", "figures: s3_juap"),
     log:
         f"{R}/logs/figures_s3_juap.log",
     benchmark:
         f"{R}/benchmarks/figures_s3_juap.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "tables", up=2),

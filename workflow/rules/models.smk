@@ -10,7 +10,7 @@ rule train_model:
     benchmark:
         f"{R}/benchmarks/train_model/{{model}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,

@@ -5,13 +5,13 @@ rule models_table:
         models=expand(f"{R}/models/{{m}}.safetensors", m=list(config["models"])),
         test=rules.prepare_data.output.test,
     output:
-        table=f"{R}/tables/models.csv",
+        table=reported(f"{R}/tables/models.csv", "tables", "S1", "tables"),
     log:
         f"{R}/logs/models_table.log",
     benchmark:
         f"{R}/benchmarks/models_table.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -37,7 +37,7 @@ rule locality:
     benchmark:
         f"{R}/benchmarks/locality/{{norm}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -64,7 +64,7 @@ rule shifts:
     benchmark:
         f"{R}/benchmarks/shifts/{{norm}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -97,7 +97,7 @@ rule scaling:
     benchmark:
         f"{R}/benchmarks/scaling.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -127,7 +127,7 @@ rule transfer:
     benchmark:
         f"{R}/benchmarks/transfer.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -151,13 +151,13 @@ rule figures_s1_analyses:
     output:
         notebook=f"{R}/notebooks/s1_analyses.ipynb",
         html=f"{R}/notebooks/s1_analyses.html",
-        figures=s1a_figures(),
+        figures=reported(s1a_figures(), "s1_analyses", "S1", "figures: s1_analyses"),
     log:
         f"{R}/logs/figures_s1_analyses.log",
     benchmark:
         f"{R}/benchmarks/figures_s1_analyses.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "s1_transfer", up=2),

@@ -12,7 +12,7 @@ rule interp_dataset:
     benchmark:
         f"{R}/benchmarks/interp_dataset/{{variant}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -37,7 +37,7 @@ rule interp_train:
     benchmark:
         f"{R}/benchmarks/interp_train/{{variant}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -61,7 +61,7 @@ rule interp_table:
     benchmark:
         f"{R}/benchmarks/interp_table.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice("data", "interpolation", "leakage"),
     shell:
@@ -81,7 +81,7 @@ rule leakage_probes:
     benchmark:
         f"{R}/benchmarks/leakage_probes.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -108,7 +108,7 @@ rule diversity:
     benchmark:
         f"{R}/benchmarks/diversity.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -132,7 +132,7 @@ rule dynamics:
     benchmark:
         f"{R}/benchmarks/dynamics.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -152,13 +152,15 @@ rule figures_s1_universality:
     output:
         notebook=f"{R}/notebooks/s1_universality.ipynb",
         html=f"{R}/notebooks/s1_universality.html",
-        figures=s1u_figures(),
+        figures=reported(
+            s1u_figures(), "s1_universality", "S1", "figures: s1_universality"
+        ),
     log:
         f"{R}/logs/figures_s1_universality.log",
     benchmark:
         f"{R}/benchmarks/figures_s1_universality.tsv"
     conda:
-        "../envs/notebook.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice(),
         run_dir=parent_of("input", "interpolation", up=2),

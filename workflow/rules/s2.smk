@@ -18,7 +18,7 @@ rule upi_attack:
     benchmark:
         f"{R}/benchmarks/upi_attack/{{model}}_{{interp}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -35,13 +35,13 @@ rule upi_tables:
     input:
         **s2_inputs(),
     output:
-        **s2_tables(),
+        **reported(s2_tables(), "tables", "S2", "tables"),
     log:
         f"{R}/logs/upi_tables.log",
     benchmark:
         f"{R}/benchmarks/upi_tables.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice("data", "upi", "claims"),
     shell:

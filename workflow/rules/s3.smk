@@ -12,7 +12,7 @@ rule s3_rts:
     benchmark:
         f"{R}/benchmarks/s3_rts/{{model}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -38,7 +38,7 @@ rule s3_juap:
     benchmark:
         f"{R}/benchmarks/s3_juap/{{model}}_{{norm}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -64,7 +64,7 @@ rule s3_losses:
     benchmark:
         f"{R}/benchmarks/s3_losses.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -91,7 +91,7 @@ rule s3_jap:
     benchmark:
         f"{R}/benchmarks/s3_jap/{{model}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -109,13 +109,13 @@ rule s3_tables:
     input:
         **s3_runs(),
     output:
-        tables=s3_tables(),
+        tables=reported(s3_tables(), "tables", "S3", "tables"),
     log:
         f"{R}/logs/s3_tables.log",
     benchmark:
         f"{R}/benchmarks/s3_tables.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     params:
         cfg=cfg_slice("s3"),
         out_dir=parent_of("output", "tables"),

@@ -16,7 +16,7 @@ rule sv_layers:
     benchmark:
         f"{R}/benchmarks/sv_layers/{{model}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -40,7 +40,7 @@ rule sv_images:
     benchmark:
         f"{R}/benchmarks/sv_images.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -64,7 +64,7 @@ rule sv_q:
     benchmark:
         f"{R}/benchmarks/sv_q.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     resources:
         gpu_job=1,
@@ -89,7 +89,7 @@ rule sv_transfer:
     benchmark:
         f"{R}/benchmarks/sv_transfer.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/uap.yaml"
     threads: HEAVY_THREADS
     params:
         cfg=cfg_slice("s4"),

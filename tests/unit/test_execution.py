@@ -1,0 +1,93 @@
+"""Execution settings (device, batch size) and the GPU path, with torch.cuda monkeypatched."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from uap import artifacts, utils
+from uap.cli import main
+from uap.config import ConfigError
+from uap.errors import DeviceError
+
+
+@pytest.fixture
+def no_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(utils, "RESOLVED_DEVICE", None)
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev=None: "NVIDIA Test GPU")
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    monkeypatch.setattr(utils, "RESOLVED_DEVICE", None)
+
+
+@pytest.mark.parametrize("env", [{"CUDA_VISIBLE_DEVICES": "0"}, {"SLURM_JOB_GPUS": "2,3"}])
+def test_auto_with_an_allocated_gpu_and_no_cuda_is_a_named_error(no_cuda, env):
+    with pytest.raises(DeviceError, match=next(iter(env))):
+        utils.resolve_device("auto", environ=env)
+
+
+@pytest.mark.parametrize("env", [{}, {"CUDA_VISIBLE_DEVICES": ""}, {"CUDA_VISIBLE_DEVICES": "-1"},
+                                 {"SLURM_JOB_GPUS": "NoDevFiles"}])
+def test_auto_without_an_allocated_gpu_falls_back_to_the_cpu_and_says_so(no_cuda, env, capsys):
+    assert utils.resolve_device("auto", environ=env) == torch.device("cpu")
+    assert "device: cpu (CUDA is not available" in capsys.readouterr().err
+    assert utils.describe_device()["device"] == "cpu"
+
+
+def test_auto_picks_cuda_logs_the_gpu_and_sidecars_record_it(fake_gpu, capsys, tmp_path):
+    assert utils.resolve_device("auto", environ={"CUDA_VISIBLE_DEVICES": "0"}) == torch.device("cuda")
+    assert "device: cuda (NVIDIA Test GPU) (CUDA is available)" in capsys.readouterr().err
+    artifacts.save_tensors(tmp_path / "t.safetensors", {"x": torch.zeros(2)}, {"kind": "test"})
+    v = json.loads((tmp_path / "t.json").read_text())["versions"]
+    assert v["gpu"] == "NVIDIA Test GPU" and v["torch_cuda"] == "13.0" and v["device"].startswith("cuda")
+
+
+def test_explicit_cuda_without_cuda_is_a_device_error(no_cuda):
+    with pytest.raises(DeviceError, match="config.device: 'cuda'"):
+        utils.resolve_device("cuda", environ={})
+
+
+def test_sidecar_of_a_process_without_a_device_says_none(no_cuda):
+    v = artifacts.versions()
+    assert v["device"] == "none" and "torch_cuda" in v and "gpu" not in v
+
+
+def test_execution_settings_round_trip_through_the_environment():
+    env = utils.execution_env({"device": "cuda:1", "max_batch_images": 512, "seed": 3})
+    assert env == {"UAP_DEVICE": "cuda:1", "UAP_MAX_BATCH_IMAGES": "512"}
+    cfg = utils.apply_execution_env({"device": "auto", "max_batch_images": 4096, "seed": 3}, environ=env)
+    assert cfg == {"device": "cuda:1", "max_batch_images": 512, "seed": 3}
+    assert utils.apply_execution_env({"device": "cpu"}, environ={}) == {"device": "cpu"}
+    with pytest.raises(ConfigError, match="UAP_MAX_BATCH_IMAGES"):
+        utils.apply_execution_env({}, environ={"UAP_MAX_BATCH_IMAGES": "0"})
+
+
+def test_cli_reports_a_device_error_in_one_line(no_cuda, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("UAP_DEVICE", "auto")
+    monkeypatch.setenv("SLURM_JOB_GPUS", "0")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    rc = main(["pgd", "--config", json.dumps({"run": "t", "seed": 0, "precision": "fp32"}), "--model", str(tmp_path / "m.safetensors"),
+               "--data-dir", str(tmp_path), "--norm", "l2", "--out", str(tmp_path / "o.safetensors"),
+               "--table", str(tmp_path / "o.csv")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "SLURM_JOB_GPUS=0" in err[0] and "Traceback" not in err[0]
+
+
+def test_claims_summary_counts_verdicts_per_system(tmp_path):
+    import pandas as pd
+
+    from uap.claims_summary import claims_summary
+    rows = [("S1", "reproduced"), ("S1", "not reproduced"), ("S2", "reproduced"), ("S1", "reproduced")]
+    pd.DataFrame([{"system": s, "claim": f"c{i}", "verdict": v} for i, (s, v) in enumerate(rows)]).to_csv(
+        tmp_path / "c.csv", index=False)
+    s = claims_summary(tmp_path / "c.csv")
+    assert s == {"claims": 4, "verdicts": {"not reproduced": 1, "reproduced": 3},
+                 "by_system": {"S1": {"not reproduced": 1, "reproduced": 2}, "S2": {"reproduced": 1}}}
+    pd.DataFrame({"claim": ["a"]}).to_csv(tmp_path / "d.csv", index=False)      # a table without verdicts
+    assert claims_summary(tmp_path / "d.csv") == {"claims": 1}

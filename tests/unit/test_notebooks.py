@@ -1,0 +1,20 @@
+"""Conventions of the figure notebooks, checked on their source (the rendered HTML is checked by the
+smoke workflow test): figures are displayed inline, not only saved."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_saved_figure_is_shown_inline(path):
+    cells = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    code = "\n".join(cells)
+    assert "matplotlib.use(" not in code                 # a non-interactive backend drops inline figures
+    for cell in cells:
+        if "savefig(" in cell:
+            assert cell.count("savefig(") == cell.count("plt.show()"), cell[:200]

@@ -1,0 +1,44 @@
+"""requirements.txt is the one source of the pins: pyproject.toml and the conda env must agree with it."""
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _make_envs():
+    spec = importlib.util.spec_from_file_location("make_envs", ROOT / "workflow" / "scripts" / "make_envs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_conda_env_is_generated_from_requirements():
+    mod = _make_envs()
+    env = ROOT / "workflow" / "envs" / "uap.yaml"
+    assert env.read_text() == mod.expected_env(), "run python workflow/scripts/make_envs.py"
+    assert sorted(p.name for p in env.parent.glob("*.yaml")) == ["uap.yaml"]      # one (heavy, torch) env
+    rules = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    assert rules.count("conda:") == rules.count('"../envs/uap.yaml"') > 0
+
+
+def test_pyproject_matches_requirement_groups():
+    groups = _make_envs().requirement_groups((ROOT / "requirements.txt").read_text())
+    proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert proj["dependencies"] == groups["runtime"]
+    extras = proj["optional-dependencies"]
+    assert extras["workflow"] == groups["workflow"] and extras["dev"] == groups["dev"]
+    assert set(groups) == {"runtime", "workflow", "dev"}
+    assert all("==" in pin for g in groups.values() for pin in g)                     # exact pins only
+    assert proj["requires-python"] == ">=3.11" and proj["scripts"]["uap"] == "uap.cli:main"
+    # remote plugins are optional extras, never in the default install
+    remote = [p for k, v in extras.items() if k.startswith("remote") for p in v]
+    assert remote and not set(remote) & {p for g in groups.values() for p in g}
+
+
+def test_group_parser_rejects_a_pin_outside_a_group():
+    import pytest
+    with pytest.raises(ValueError, match="outside"):
+        _make_envs().requirement_groups("torch==1\n# [runtime]\nnumpy==2\n")
