@@ -1,0 +1,427 @@
+"""Bad input and faults through the CLI (issue #13): a table of bad configs, datasets, artifacts and
+file-system conditions. Every row must end with exit code 2, one `error: …` line on stderr that
+names the culprit, no traceback, and nothing left in the output folder. Rows run in-process
+(`uap.cli.main`) on a tiny config and a few dozen 8×8 images."""
+from __future__ import annotations
+
+import copy
+import errno
+import gzip
+import json
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from uap import cli
+from uap.artifacts import save_tensors, sidecar_path
+
+REPO = Path(__file__).resolve().parents[2]
+CLASSES = [str(i) for i in range(4)]
+
+BASE_CFG = {
+    "run": "t", "seed": 0, "device": "cpu",
+    "data": {"dataset": "mnist", "download": False},
+    "models": {"natural": {"arch": "resnet18", "width": 2,
+                           "train": {"epochs": 2, "lr": 0.05, "batch_size": 16, "lr_drops": [1], "crop_padding": 1}}},
+    "attacks": {"eval_images": 8, "norms": {"l2": {"eps": 1.0}, "linf": {"eps": 0.1}}, "pgd": {"steps": 1}},
+    "constructed": {"source_model": "natural", "norm": "l2", "source_size": 16, "group_size": 4,
+                    "train": {"arch": "resnet18", "width": 2, "epochs": 2,
+                              "grid": {"lr": [0.1], "batch_size": [16], "lr_drop": [True]}}},
+    "s4": {"models": ["natural"]},
+}
+
+
+# ------------------------------------------------------------------------------------------- fixtures
+def _idx(arr: np.ndarray) -> bytes:
+    """An IDX file (uint8 payload) holding `arr`."""
+    return bytes([0, 0, 0x08, arr.ndim]) + b"".join(struct.pack(">i", d) for d in arr.shape) + arr.tobytes()
+
+
+def _write_mnist(root: Path, n_train: int = 40, n_test: int = 24, size: int = 8) -> Path:
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for stem, n in (("train", n_train), ("t10k", n_test)):
+        (raw / f"{stem}-images-idx3-ubyte").write_bytes(_idx(rng.integers(0, 256, (n, size, size), dtype=np.uint8)))
+        (raw / f"{stem}-labels-idx1-ubyte").write_bytes(_idx(rng.integers(0, 4, (n,), dtype=np.uint8)))
+    return root
+
+
+def _split_meta(split: str, n: int) -> dict:
+    return {"dataset": "mnist", "split": split, "classes": CLASSES, "num_classes": 4, "channels": 1, "image_size": 8,
+            "size": n, "flip_ok": False, "mean": [0.5], "std": [0.25]}
+
+
+def _write_split(folder: Path, split: str, x: torch.Tensor, y: torch.Tensor, meta: dict | None = None) -> Path:
+    path = folder / f"{split}.safetensors"
+    save_tensors(path, {"x": x, "y": y}, meta if meta is not None else _split_meta(split, len(y)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    return make_base(tmp_path_factory.mktemp("base"))
+
+
+def make_base(root: Path) -> Path:
+    """A valid tiny world: prepared data, a model, a constructed dataset, MNIST IDX files, a config."""
+    from uap.train import build_from_spec, model_spec, save_model
+    g = torch.Generator().manual_seed(0)
+    data = root / "data"
+    _write_split(data, "train", torch.randint(0, 256, (40, 1, 8, 8), generator=g, dtype=torch.uint8),
+                 torch.randint(0, 4, (40,), generator=g))
+    _write_split(data, "test", torch.randint(0, 256, (24, 1, 8, 8), generator=g, dtype=torch.uint8),
+                 torch.randint(0, 4, (24,), generator=g))
+    spec = model_spec({"arch": "resnet18", "width": 2}, _split_meta("train", 40))
+    torch.manual_seed(0)
+    save_model(root / "model.safetensors", build_from_spec(spec), spec, {"name": "natural"})
+    save_tensors(root / "d_univ.safetensors", {"x": torch.rand(16, 1, 8, 8, generator=g),
+                                               "y": torch.randint(0, 4, (16,), generator=g)},
+                 {"kind": "d_univ", "norm": "l2", "eps": 1.0, "classes": CLASSES})
+    _write_mnist(root / "mnist")
+    cfg = copy.deepcopy(BASE_CFG)
+    cfg["data"]["root"] = str(root / "mnist")
+    (root / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    return root
+
+
+class World:
+    """One row's sandbox: copies of the base files it may spoil, and `out/` for every output."""
+
+    def __init__(self, base: Path, tmp: Path):
+        self.base, self.tmp = base, tmp
+        self.out = tmp / "out"
+        self.data = tmp / "data"
+        shutil.copytree(base / "data", self.data)
+        self.model = tmp / "model.safetensors"
+        for f in ("model.safetensors", "model.json", "d_univ.safetensors", "d_univ.json"):
+            shutil.copy(base / f, tmp / f)
+        self.d_univ = tmp / "d_univ.safetensors"
+        self.mnist = tmp / "mnist"
+        shutil.copytree(base / "mnist", self.mnist)
+        self.cfg_dict = copy.deepcopy(BASE_CFG)
+        self.cfg_dict["data"]["root"] = str(self.mnist)
+
+    def cfg(self, edit=None) -> str:
+        c = copy.deepcopy(self.cfg_dict)
+        if edit:
+            edit(c)
+        path = self.tmp / "cfg.yaml"
+        path.write_text(yaml.safe_dump(c))
+        return str(path)
+
+    # the commands, with every output under out/
+    def train(self, cfg=None, **kw):
+        return ["train", "--config", cfg or self.cfg(), "--model", kw.get("model", "natural"),
+                "--data-dir", str(kw.get("data", self.data)), "--out", str(kw.get("out", self.out / "m.safetensors")),
+                "--checkpoint", str(kw.get("checkpoint", self.out / "ckpt" / "m.safetensors")),
+                "--threads", kw.get("threads", "1")]
+
+    def pgd(self, cfg=None, **kw):
+        return ["pgd", "--config", cfg or self.cfg(), "--model", str(kw.get("model", self.model)),
+                "--data-dir", str(kw.get("data", self.data)), "--norm", kw.get("norm", "l2"),
+                "--out", str(kw.get("out", self.out / "pgd.safetensors")),
+                "--table", str(kw.get("table", self.out / "pgd.csv")), "--threads", "1"]
+
+    def prepare(self, cfg=None, **kw):
+        return ["prepare-data", "--config", cfg or self.cfg(), "--out-dir", str(kw.get("out_dir", self.out / "data"))]
+
+    def train_constructed(self, cfg=None, **kw):
+        return ["train-constructed", "--config", cfg or self.cfg(), "--dataset", str(kw.get("dataset", self.d_univ)),
+                "--data-dir", str(self.data), "--hp", kw.get("hp", "lr0.1_bs16_drop"),
+                "--out", str(self.out / "c.safetensors"), "--checkpoint", str(self.out / "ckpt" / "c.safetensors"),
+                "--threads", "1"]
+
+    def raw(self, name: str) -> Path:
+        return self.mnist / "MNIST" / "raw" / name
+
+
+def _set(path: str, value):
+    """An edit setting config key `a.b.c` to `value`."""
+    def edit(c):
+        *head, last = path.split(".")
+        node = c
+        for k in head:
+            node = node.setdefault(k, {})
+        node[last] = value
+    return edit
+
+
+def _respill(w: World, split: str, **changes):
+    """Rewrite a prepared split with some tensors/meta changed (valid safetensors + matching sidecar)."""
+    from uap.artifacts import load_tensors
+    t, meta = load_tensors(w.data / f"{split}.safetensors")
+    meta = {k: v for k, v in meta.items() if k not in ("versions", "tensors", "sha256")}
+    tensors = {"x": t["x"], "y": t["y"]}
+    for k, v in changes.items():
+        if k == "meta":
+            meta = v(meta)
+        elif v is None:
+            tensors.pop(k)
+        else:
+            tensors[k] = v(tensors[k]) if callable(v) else v
+    from safetensors.torch import save_file
+    path = w.data / f"{split}.safetensors"
+    save_file(tensors, str(path))                   # written raw: save_tensors would refuse NaN pixels
+    from uap.artifacts import file_sha256
+    sidecar_path(path).write_text(json.dumps({**meta, "sha256": file_sha256(path)}))
+
+
+def _nan_weights(w: World):
+    from uap.artifacts import file_sha256, load_tensors
+    from safetensors.torch import save_file
+    t, meta = load_tensors(w.model)
+    t["net.linear.weight"][0, 0] = float("nan")
+    save_file(t, str(w.model))
+    meta["sha256"] = file_sha256(w.model)
+    sidecar_path(w.model).write_text(json.dumps(meta))
+
+
+def _swap_model_width(w: World):
+    """Weights of a width-4 ResNet under a sidecar that says width 2."""
+    from safetensors.torch import save_file
+    from uap.artifacts import file_sha256, read_json
+    from uap.train import build_from_spec
+    meta = read_json(sidecar_path(w.model))
+    spec = dict(meta["model"], width=4)
+    save_file({k: v.contiguous() for k, v in build_from_spec(spec).state_dict().items()}, str(w.model))
+    meta["sha256"] = file_sha256(w.model)
+    sidecar_path(w.model).write_text(json.dumps(meta))
+
+
+def _edit_sidecar(path: Path, fn):
+    meta = json.loads(sidecar_path(path).read_text())
+    fn(meta)
+    sidecar_path(path).write_text(json.dumps(meta))
+
+
+def _truncate(path: Path, keep: float = 0.5):
+    b = path.read_bytes()
+    path.write_bytes(b[:int(len(b) * keep)])
+
+
+def _block_dir(path: Path):
+    """Make `path` a regular file, so nothing can be created beneath it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("not a folder")
+
+
+def _fault(monkeypatch, target: str, err: int):
+    def boom(*a, **k):
+        raise OSError(err, {errno.ENOSPC: "No space left on device", errno.EROFS: "Read-only file system"}[err])
+    monkeypatch.setattr(target, boom)
+
+
+# Each row: id, setup(w, monkeypatch) -> argv, the culprit the message must name (a substring;
+# callables get the world). Setups spoil only the row's own copies.
+R = []
+
+
+def row(name, culprit):
+    def deco(fn):
+        R.append(pytest.param(fn, culprit, id=name))
+        return fn
+    return deco
+
+
+# ---- configs --------------------------------------------------------------------------------------------
+row("config-missing", "nope.yaml")(lambda w, m: w.train(cfg=str(w.tmp / "nope.yaml")))
+row("config-is-a-folder", "is not a file")(lambda w, m: w.train(cfg=str(w.tmp)))
+R.append(pytest.param(lambda w, m: (w.tmp.joinpath("bad.yaml").write_text("run: t\nmodels:\n  natural: {arch: [\n"),
+                                    w.train(cfg=str(w.tmp / "bad.yaml")))[1], "bad.yaml, line 4", id="yaml-syntax"))
+R.append(pytest.param(lambda w, m: (w.tmp.joinpath("l.yaml").write_text("- run\n- t\n"),
+                                    w.train(cfg=str(w.tmp / "l.yaml")))[1], "must be a mapping", id="yaml-not-mapping"))
+R.append(pytest.param(lambda w, m: (w.tmp.joinpath("b.yaml").write_bytes(b"run: t\xff\xfe\n"),
+                                    w.train(cfg=str(w.tmp / "b.yaml")))[1], "not UTF-8", id="config-not-utf8"))
+row("unknown-top-key", "wibble")(lambda w, m: w.train(cfg=w.cfg(_set("wibble", 1))))
+row("unknown-nested-key", "config.models.natural.train")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lrr", 1))))
+row("lr-inf", "config.models.natural.train.lr")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr", float("inf")))))
+row("lr-nan", "config.models.natural.train.lr")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr", float("nan")))))
+row("momentum-nan", "momentum")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.momentum", float("nan")))))
+row("weight-decay-minus-inf", "weight_decay")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.weight_decay", float("-inf")))))
+row("eps-nan", "config.attacks.norms.l2.eps")(lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.l2.eps", float("nan")))))
+row("eps-inf", "config.attacks.norms.l2.eps")(lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.l2.eps", float("inf")))))
+row("linf-eps-5", "config.attacks.norms.linf.eps")(lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.linf.eps", 5.0)), norm="linf"))
+row("linf-eps-1", "config.attacks.norms.linf.eps")(lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.linf.eps", 1.0)), norm="linf"))
+row("adv-linf-eps-1.5", "config.models.natural.adversarial.eps")(lambda w, m: w.train(cfg=w.cfg(
+    _set("models.natural.adversarial", {"norm": "linf", "eps": 1.5}))))
+row("s4-linf-eps-2", "config.s4.eps")(lambda w, m: w.train(cfg=w.cfg(_set("s4.eps", 2.0))))
+row("s3-linf-1", "config.s3.norms.linf")(lambda w, m: w.train(cfg=w.cfg(_set("s3", {"norms": {"linf": 1.0}}))))
+row("eps-negative", "config.attacks.norms.l2.eps")(lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.l2.eps", -1.0))))
+row("lr-drop-past-end", "config.models.natural.train.lr_drops")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr_drops", [99]))))
+row("lr-drop-at-end", "config.models.natural.train.lr_drops")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr_drops", [2]))))
+row("lr-drop-zero", "config.models.natural.train.lr_drops")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr_drops", [0]))))
+row("grid-drop-one-epoch", "config.constructed.train.grid.lr_drop")(lambda w, m: w.train(cfg=w.cfg(_set("constructed.train.epochs", 1))))
+row("drop-at-1.5", "config.constructed.train.drop_at")(lambda w, m: w.train(cfg=w.cfg(_set("constructed.train.drop_at", 1.5))))
+row("momentum-1.5", "config.models.natural.train.momentum")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.momentum", 1.5))))
+row("lr-zero", "config.models.natural.train.lr")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr", 0))))
+row("epochs-zero", "config.models.natural.train.epochs")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.epochs", 0))))
+row("batch-size-string", "config.models.natural.train.batch_size")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.batch_size", "big"))))
+row("seed-negative", "config.seed")(lambda w, m: w.train(cfg=w.cfg(_set("seed", -1))))
+row("device-tpu", "config.device")(lambda w, m: w.train(cfg=w.cfg(_set("device", "tpu"))))
+row("precision-fp8", "config.precision")(lambda w, m: w.train(cfg=w.cfg(_set("precision", "fp8"))))
+row("run-missing", "'run' is a required property")(lambda w, m: w.train(cfg=w.cfg(lambda c: c.pop("run"))))
+row("dataset-unknown", "config.data.dataset")(lambda w, m: w.prepare(cfg=w.cfg(_set("data.dataset", "imagenet"))))
+row("arch-unknown", "config.models.natural.arch")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.arch", "resnet50"))))
+row("source-model-unknown", "config.constructed.source_model")(lambda w, m: w.train(cfg=w.cfg(_set("constructed.source_model", "ghost"))))
+row("group-larger-than-source", "config.constructed.group_size")(lambda w, m: w.train(cfg=w.cfg(_set("constructed.group_size", 64))))
+row("train-subset-zero", "config.data.train_subset")(lambda w, m: w.prepare(cfg=w.cfg(_set("data.train_subset", 0))))
+row("model-not-in-config", "--model 'ghost'")(lambda w, m: w.train(model="ghost"))
+row("hp-not-in-grid", "--hp 'lr9_bs1_drop'")(lambda w, m: w.train_constructed(hp="lr9_bs1_drop"))
+row("inline-json-malformed", "inline JSON is malformed")(lambda w, m: w.train(cfg='{"run": "t", "models": {'))
+row("inline-json-nan", "config.models.natural.train.lr")(lambda w, m: w.train(cfg=json.dumps(
+    {**BASE_CFG, "models": {"natural": {"arch": "resnet18", "train": {"lr": float("nan")}}}})))
+row("inline-json-unknown-key", "config.attacks: Additional properties are not allowed ('pgdd'")(lambda w, m: w.pgd(cfg=json.dumps({**BASE_CFG, "attacks": {"pgdd": {}}})))
+
+# ---- datasets (prepare-data on MNIST IDX files under data.root) --------------------------------------------
+row("dataset-missing", "MNIST not found")(lambda w, m: (shutil.rmtree(w.mnist), w.prepare())[1])
+row("test-labels-truncated", "t10k-labels-idx1-ubyte")(lambda w, m: (_truncate(w.raw("t10k-labels-idx1-ubyte"), 0.6), w.prepare())[1])
+row("train-images-bad-magic", "train-images-idx3-ubyte")(lambda w, m: (w.raw("train-images-idx3-ubyte").write_bytes(b"\x01\x02\x03\x04garbage"), w.prepare())[1])
+row("label-count-mismatch", "train-labels-idx1-ubyte")(lambda w, m: (w.raw("train-labels-idx1-ubyte").write_bytes(
+    _idx(np.zeros(39, dtype=np.uint8))), w.prepare())[1])
+row("label-out-of-range", "labels out of range")(lambda w, m: (w.raw("train-labels-idx1-ubyte").write_bytes(
+    _idx(np.full(40, 12, dtype=np.uint8))), w.prepare())[1])
+row("empty-split", "holds no images")(lambda w, m: (w.raw("t10k-images-idx3-ubyte").write_bytes(_idx(np.zeros((0, 8, 8), np.uint8))),
+                                                    w.raw("t10k-labels-idx1-ubyte").write_bytes(_idx(np.zeros(0, np.uint8))),
+                                                    w.prepare())[2])
+row("gz-truncated", "train-images-idx3-ubyte.gz")(lambda w, m: (
+    w.raw("train-images-idx3-ubyte.gz").write_bytes(gzip.compress(w.raw("train-images-idx3-ubyte").read_bytes())[:60]),
+    w.raw("train-images-idx3-ubyte").unlink(), w.prepare())[2])
+row("fashion-checksum", "is corrupt: SHA-256")(lambda w, m: (
+    (w.tmp / "fm").mkdir(), [shutil.copy(w.raw(f"{s}-{k}"), w.tmp / "fm" / f"{s}-{k}") for s in ("train", "t10k")
+                             for k in ("images-idx3-ubyte", "labels-idx1-ubyte")],
+    w.prepare(cfg=w.cfg(lambda c: c["data"].update(dataset="fashion_mnist", root=str(w.tmp / "fm")))))[2])
+
+# ---- prepared data and other artifacts ---------------------------------------------------------------------
+row("data-dir-missing", "train.safetensors does not exist")(lambda w, m: w.train(data=w.tmp / "nodata"))
+row("split-truncated", "train.safetensors")(lambda w, m: (_truncate(w.data / "train.safetensors"), w.train())[1])
+row("split-garbage", "train.safetensors")(lambda w, m: (
+    (w.data / "train.safetensors").write_bytes(b"\x00" * 64), _edit_sidecar(w.data / "train.safetensors", lambda d: d.pop("sha256")),
+    w.train())[2])
+row("split-garbage-no-sidecar", "is not a readable safetensors file")(lambda w, m: (
+    (w.data / "train.safetensors").write_bytes(b"\x00" * 64), sidecar_path(w.data / "train.safetensors").unlink(), w.train())[2])
+row("sidecar-malformed", "train.json is not valid JSON")(lambda w, m: (
+    sidecar_path(w.data / "train.safetensors").write_text('{"classes": [1, 2'), w.train())[1])
+row("sidecar-not-object", "train.json is not a JSON object")(lambda w, m: (
+    sidecar_path(w.data / "train.safetensors").write_text("[1, 2]"), w.train())[1])
+row("tensors-sidecar-mismatch", "does not match its sidecar")(lambda w, m: (
+    shutil.copy(w.data / "test.safetensors", w.data / "train.safetensors"), w.train())[1])
+row("split-labels-out-of-range", "labels out of range")(lambda w, m: (_respill(w, "train", y=lambda y: y + 10), w.train())[1])
+row("split-labels-negative", "labels out of range")(lambda w, m: (_respill(w, "test", y=lambda y: y - 5), w.pgd())[1])
+row("split-empty", "holds no images")(lambda w, m: (_respill(w, "train", x=lambda x: x[:0], y=lambda y: y[:0]), w.train())[1])
+row("split-nan-pixel", "NaN")(lambda w, m: (_respill(w, "train", x=lambda x: x.float().div(255).index_put_(
+    (torch.tensor([0]),), torch.tensor(float("nan")))), w.train())[1])
+row("split-float-out-of-box", "must lie in [0, 1]")(lambda w, m: (_respill(w, "train", x=lambda x: x.float()), w.train())[1])
+row("split-3d-images", "[N,C,H,W]")(lambda w, m: (_respill(w, "train", x=lambda x: x[:, 0]), w.train())[1])
+row("split-no-labels", "has no images 'x' and labels 'y'")(lambda w, m: (_respill(w, "train", y=None), w.train())[1])
+row("split-label-count", "one per image")(lambda w, m: (_respill(w, "test", y=lambda y: y[:-1]), w.pgd())[1])
+row("split-float-labels", "labels must be integers")(lambda w, m: (_respill(w, "test", y=lambda y: y.float()), w.pgd())[1])
+row("split-no-classes", "names no classes")(lambda w, m: (_respill(w, "train", meta=lambda d: {k: v for k, v in d.items()
+                                                                                              if k != "classes"}), w.train())[1])
+row("model-missing", "nomodel.safetensors does not exist")(lambda w, m: w.pgd(model=w.tmp / "nomodel.safetensors"))
+row("model-truncated", "model.safetensors")(lambda w, m: (_truncate(w.model, 0.7), w.pgd())[1])
+row("model-wrong-shape", "model.safetensors: its weights do not fit")(lambda w, m: (_swap_model_width(w), w.pgd())[1])
+row("model-no-spec", "has no 'model' spec")(lambda w, m: (_edit_sidecar(w.model, lambda d: d.pop("model")), w.pgd())[1])
+row("model-bad-spec", "model spec is unusable")(lambda w, m: (_edit_sidecar(w.model, lambda d: d["model"].pop("arch")), w.pgd())[1])
+row("model-nan-weights", "model.safetensors")(lambda w, m: (_nan_weights(w), w.pgd())[1])
+row("model-is-a-split", "has no 'model' spec")(lambda w, m: w.pgd(model=w.data / "train.safetensors"))
+row("constructed-nan-pixel", "d_univ.safetensors")(lambda w, m: (
+    __import__("safetensors.torch").torch.save_file({"x": torch.full((16, 1, 8, 8), float("nan")),
+                                                     "y": torch.zeros(16, dtype=torch.int64)}, str(w.d_univ)),
+    _edit_sidecar(w.d_univ, lambda d: d.pop("sha256", None)), w.train_constructed())[2])
+row("constructed-missing", "nothing.safetensors does not exist")(lambda w, m: w.train_constructed(dataset=w.tmp / "nothing.safetensors"))
+
+# ---- file system ---------------------------------------------------------------------------------------------
+row("out-parent-is-a-file", "blocked")(lambda w, m: (_block_dir(w.tmp / "blocked"), w.train(out=w.tmp / "blocked" / "m.safetensors"))[1])
+row("out-is-a-folder", "is a folder")(lambda w, m: ((w.tmp / "adir").mkdir(), w.train(out=w.tmp / "adir"))[1])
+row("out-dir-is-a-file", "blocked")(lambda w, m: (_block_dir(w.tmp / "blocked"), w.prepare(out_dir=w.tmp / "blocked"))[1])
+row("table-parent-is-a-file", "blocked")(lambda w, m: (_block_dir(w.tmp / "blocked"), w.pgd(table=w.tmp / "blocked" / "t.csv"))[1])
+row("checkpoint-parent-is-a-file", "blocked")(lambda w, m: (_block_dir(w.tmp / "blocked"),
+                                                            w.train(checkpoint=w.tmp / "blocked" / "c.safetensors"))[1])
+row("read-only-file-system", "read-only")(lambda w, m: (_fault(m, "uap.artifacts.tempfile.TemporaryFile", errno.EROFS), w.train())[1])
+row("disk-full-on-save", "the disk is full")(lambda w, m: (_fault(m, "uap.artifacts.save_file", errno.ENOSPC), w.pgd())[1])
+row("disk-full-on-csv", "pgd.csv: the disk is full")(lambda w, m: (
+    m.setattr("pandas.DataFrame.to_csv", lambda *a, **k: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full"))), w.pgd())[1])
+
+# ---- faults while running --------------------------------------------------------------------------------------
+row("training-diverges", "diverged")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr", 1e30))))
+row("notebook-missing", "--notebook")(lambda w, m: ["notebook", "--config", w.cfg(), "--notebook", str(w.tmp / "no.ipynb"),
+                                                    "--run-dir", str(w.tmp), "--fig-dir", str(w.out / "figs"),
+                                                    "--out", str(w.out / "nb.ipynb"), "--html", str(w.out / "nb.html")])
+row("notebook-bad-run-dir", "--run-dir")(lambda w, m: ["notebook", "--config", w.cfg(), "--notebook",
+                                                       str(REPO / "notebooks" / "s4_singular.ipynb"), "--run-dir",
+                                                       str(w.tmp / "norun"), "--fig-dir", str(w.out / "figs"),
+                                                       "--out", str(w.out / "nb.ipynb"), "--html", str(w.out / "nb.html")])
+
+
+def _files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+@pytest.mark.parametrize("setup,culprit", R)
+def test_bad_input_is_one_named_error_and_leaves_nothing(base, tmp_path, monkeypatch, capsys, setup, culprit):
+    w = World(base, tmp_path)
+    argv = setup(w, monkeypatch)
+    capsys.readouterr()
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, err
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert culprit in lines[0], lines[0]
+    assert _files_under(w.out) == [], "partial outputs left behind"
+    assert not list(tmp_path.rglob("*.tmp")), "temporary files left behind"
+
+
+@pytest.mark.parametrize("argv,culprit", [
+    (["--threads", "-1"], "--threads"), (["--threads", "0"], "--threads"), (["--threads", "two"], "--threads")])
+def test_bad_arguments_exit_2_naming_the_argument(base, tmp_path, capsys, argv, culprit):
+    w = World(base, tmp_path)
+    args = w.train()
+    i = args.index("--threads")
+    with pytest.raises(SystemExit) as e:
+        cli.main(args[:i] + argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and culprit in err and "Traceback" not in err
+    assert _files_under(w.out) == []
+
+
+def test_the_table_is_large_enough():
+    assert len(R) >= 60
+
+
+def test_an_unexpected_exception_is_an_internal_error_with_its_traceback(base, tmp_path, monkeypatch, capsys):
+    """A bug is not dressed up as a user error: exit 1, the traceback stays in the log, no outputs."""
+    w = World(base, tmp_path)
+
+    def bug(*a, **k):
+        raise KeyError("linf")
+    monkeypatch.setattr("uap.cli._eval_subset", bug)
+    assert cli.main(w.pgd()) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "internal error: KeyError" in err
+    assert _files_under(w.out) == []
+
+
+def test_a_good_run_of_the_same_world_succeeds(base, tmp_path, capsys):
+    """The table's baseline is valid: the same commands without the fault exit 0 and write outputs,
+    readable by the owner's group and others as the umask allows."""
+    import os
+    w = World(base, tmp_path)
+    old = os.umask(0o022)
+    try:
+        assert cli.main(w.pgd()) == 0, capsys.readouterr().err
+        assert cli.main(w.prepare()) == 0, capsys.readouterr().err
+    finally:
+        os.umask(old)
+    files = _files_under(w.out)
+    assert {"pgd.safetensors", "pgd.json", "pgd.csv", "data/train.safetensors", "data/test.json"} <= set(files)
+    assert not [f for f in files if f.endswith(".tmp")]
+    for f in ("pgd.safetensors", "pgd.csv", "data/train.json"):
+        assert (w.out / f).stat().st_mode & 0o777 == 0o644, f
