@@ -310,6 +310,9 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[
         digest["sha256"] = file_sha256(tmp)
 
     _atomic_write(path, write)
+    if os.environ.get("UAP_FAULT_PAUSE_S"):      # fault injection for the kill-mid-save test only
+        import time
+        time.sleep(float(os.environ["UAP_FAULT_PAUSE_S"]))
     write_json(sidecar_path(path), {**side, "sha256": digest["sha256"]})
 
 

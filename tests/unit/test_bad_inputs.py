@@ -425,3 +425,30 @@ def test_a_good_run_of_the_same_world_succeeds(base, tmp_path, capsys):
     assert not [f for f in files if f.endswith(".tmp")]
     for f in ("pgd.safetensors", "pgd.csv", "data/train.json"):
         assert (w.out / f).stat().st_mode & 0o777 == 0o644, f
+
+
+def test_a_notebook_failing_in_a_cell_leaves_no_notebook_html_or_figures(base, tmp_path, capsys):
+    w = World(base, tmp_path)
+    (tmp_path / "emptyrun").mkdir()
+    code = cli.main(["notebook", "--config", w.cfg(), "--notebook", str(REPO / "notebooks" / "s4_singular.ipynb"),
+                     "--run-dir", str(tmp_path / "emptyrun"), "--fig-dir", str(w.out / "figs"),
+                     "--out", str(w.out / "nb.ipynb"), "--html", str(w.out / "nb.html")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert "s4_singular.ipynb failed in cell" in err
+    assert _files_under(w.out) == []
+
+
+def test_benchmarks_summary_errors_are_named_and_the_csv_is_written_whole(tmp_path, capsys):
+    from uap import benchmarks
+    assert benchmarks.main([str(tmp_path / "norun"), "--csv", str(tmp_path / "out" / "b.csv")]) == 2
+    assert "no benchmarks folder" in capsys.readouterr().err
+    bad = tmp_path / "run" / "benchmarks" / "train_model" / "m.tsv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("wall\n1.0\n")
+    assert benchmarks.main([str(tmp_path / "run"), "--csv", str(tmp_path / "out" / "b.csv")]) == 2
+    assert "m.tsv has no column 's'" in capsys.readouterr().err
+    assert _files_under(tmp_path / "out") == []
+    bad.write_text("s\th:m:s\tmax_rss\tcpu_time\n2.5\t0:00:02\t10\t2.0\n")
+    assert benchmarks.main([str(tmp_path / "run"), "--csv", str(tmp_path / "out" / "b.csv")]) == 0
+    assert (tmp_path / "out" / "b.csv").read_text().splitlines()[0].startswith("rule,")
