@@ -119,7 +119,8 @@ def cmd_prepare_data(a, cfg):
 def _check_loaded(data, name: str, split: str, prov: dict) -> None:
     """A loaded split is usable: not empty, labels in range of the class list."""
     from .data import DatasetUnavailable
-    files = ", ".join(sorted({f.get("path", k) for k, f in prov.get("files", {}).items()})) or prov.get("path", name)
+    files = (", ".join(sorted({f.get("path", k) for k, f in prov.get("files", {}).items()}))
+             or prov.get("path") or prov.get("source") or name)
     if len(data) == 0:
         raise DatasetUnavailable(f"dataset {name!r}, {split} split ({files}): holds no images")
     k = len(data.classes)
