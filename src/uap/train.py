@@ -231,7 +231,8 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[to
     except RuntimeError as exc:
         n = str(exc).count("size mismatch") + str(exc).count("Missing key") + str(exc).count("Unexpected key")
         raise ArtifactCorrupt(f"{path}: its weights do not fit the {meta['model'].get('arch')} its sidecar "
-                              f"describes ({n} mismatching/missing tensor group(s)); re-run the rule that makes it") from exc
+                              f"describes ({n} mismatching/missing tensor group(s)); re-run the rule that "
+                              "makes it") from exc
     check_finite(tensors, f"model {path}")
     model.to(device=device, memory_format=torch.channels_last).eval()
     for p in model.parameters():

@@ -8,6 +8,7 @@ import copy
 import errno
 import gzip
 import json
+import math
 import shutil
 import struct
 from pathlib import Path
@@ -200,6 +201,13 @@ def _edit_sidecar(path: Path, fn):
     sidecar_path(path).write_text(json.dumps(meta))
 
 
+def _one_nan(x: torch.Tensor) -> torch.Tensor:
+    """Images as floats in [0,1] with a single NaN pixel."""
+    x = x.float().div(255) if x.dtype == torch.uint8 else x.clone()
+    x.view(-1)[5] = math.nan
+    return x
+
+
 def _truncate(path: Path, keep: float = 0.5):
     b = path.read_bytes()
     path.write_bytes(b[:int(len(b) * keep)])
@@ -217,146 +225,226 @@ def _fault(monkeypatch, target: str, err: int):
     monkeypatch.setattr(target, boom)
 
 
-# Each row: id, setup(w, monkeypatch) -> argv, the culprit the message must name (a substring;
-# callables get the world). Setups spoil only the row's own copies.
+# Each row: id, the culprit its message must name (a substring), setup(w, monkeypatch) -> argv. Setups
+# spoil only the row's own copies.
 R = []
 
 
-def row(name, culprit):
-    def deco(fn):
-        R.append(pytest.param(fn, culprit, id=name))
-        return fn
-    return deco
+def row(name: str, culprit: str, setup=None):
+    """Add a row; without `setup`, a decorator for a multi-step setup function."""
+    if setup is not None:
+        R.append(pytest.param(setup, culprit, id=name))
+        return setup
+    return lambda fn: row(name, culprit, fn)
+
+
+def _file_config(w: World, name: str, content: bytes) -> str:
+    (w.tmp / name).write_bytes(content)
+    return str(w.tmp / name)
+
+
+def _train_with(**edits):
+    """A row training with config keys (dotted paths) set to values."""
+    def setup(w, m):
+        c = w.cfg_dict
+        for k, v in edits.items():
+            _set(k.replace("__", "."), v)(c)
+        return w.train(cfg=w.cfg())
+    return setup
 
 
 # ---- configs --------------------------------------------------------------------------------------------
-row("config-missing", "nope.yaml")(lambda w, m: w.train(cfg=str(w.tmp / "nope.yaml")))
-row("config-is-a-folder", "is not a file")(lambda w, m: w.train(cfg=str(w.tmp)))
-R.append(pytest.param(lambda w, m: (w.tmp.joinpath("bad.yaml").write_text("run: t\nmodels:\n  natural: {arch: [\n"),
-                                    w.train(cfg=str(w.tmp / "bad.yaml")))[1], "bad.yaml, line 4", id="yaml-syntax"))
-R.append(pytest.param(lambda w, m: (w.tmp.joinpath("l.yaml").write_text("- run\n- t\n"),
-                                    w.train(cfg=str(w.tmp / "l.yaml")))[1], "must be a mapping", id="yaml-not-mapping"))
-R.append(pytest.param(lambda w, m: (w.tmp.joinpath("b.yaml").write_bytes(b"run: t\xff\xfe\n"),
-                                    w.train(cfg=str(w.tmp / "b.yaml")))[1], "not UTF-8", id="config-not-utf8"))
-row("unknown-top-key", "wibble")(lambda w, m: w.train(cfg=w.cfg(_set("wibble", 1))))
-row("unknown-nested-key", "config.models.natural.train")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lrr", 1))))
-row("lr-inf", "config.models.natural.train.lr")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr", float("inf")))))
-row("lr-nan", "config.models.natural.train.lr")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr", float("nan")))))
-row("momentum-nan", "momentum")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.momentum", float("nan")))))
-row("weight-decay-minus-inf", "weight_decay")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.weight_decay", float("-inf")))))
-row("eps-nan", "config.attacks.norms.l2.eps")(lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.l2.eps", float("nan")))))
-row("eps-inf", "config.attacks.norms.l2.eps")(lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.l2.eps", float("inf")))))
-row("linf-eps-5", "config.attacks.norms.linf.eps")(lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.linf.eps", 5.0)), norm="linf"))
-row("linf-eps-1", "config.attacks.norms.linf.eps")(lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.linf.eps", 1.0)), norm="linf"))
-row("adv-linf-eps-1.5", "config.models.natural.adversarial.eps")(lambda w, m: w.train(cfg=w.cfg(
-    _set("models.natural.adversarial", {"norm": "linf", "eps": 1.5}))))
-row("s4-linf-eps-2", "config.s4.eps")(lambda w, m: w.train(cfg=w.cfg(_set("s4.eps", 2.0))))
-row("s3-linf-1", "config.s3.norms.linf")(lambda w, m: w.train(cfg=w.cfg(_set("s3", {"norms": {"linf": 1.0}}))))
-row("eps-negative", "config.attacks.norms.l2.eps")(lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.l2.eps", -1.0))))
-row("lr-drop-past-end", "config.models.natural.train.lr_drops")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr_drops", [99]))))
-row("lr-drop-at-end", "config.models.natural.train.lr_drops")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr_drops", [2]))))
-row("lr-drop-zero", "config.models.natural.train.lr_drops")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr_drops", [0]))))
-row("grid-drop-one-epoch", "config.constructed.train.grid.lr_drop")(lambda w, m: w.train(cfg=w.cfg(_set("constructed.train.epochs", 1))))
-row("drop-at-1.5", "config.constructed.train.drop_at")(lambda w, m: w.train(cfg=w.cfg(_set("constructed.train.drop_at", 1.5))))
-row("momentum-1.5", "config.models.natural.train.momentum")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.momentum", 1.5))))
-row("lr-zero", "config.models.natural.train.lr")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr", 0))))
-row("epochs-zero", "config.models.natural.train.epochs")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.epochs", 0))))
-row("batch-size-string", "config.models.natural.train.batch_size")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.batch_size", "big"))))
-row("seed-negative", "config.seed")(lambda w, m: w.train(cfg=w.cfg(_set("seed", -1))))
-row("device-tpu", "config.device")(lambda w, m: w.train(cfg=w.cfg(_set("device", "tpu"))))
-row("precision-fp8", "config.precision")(lambda w, m: w.train(cfg=w.cfg(_set("precision", "fp8"))))
-row("run-missing", "'run' is a required property")(lambda w, m: w.train(cfg=w.cfg(lambda c: c.pop("run"))))
-row("dataset-unknown", "config.data.dataset")(lambda w, m: w.prepare(cfg=w.cfg(_set("data.dataset", "imagenet"))))
-row("arch-unknown", "config.models.natural.arch")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.arch", "resnet50"))))
-row("source-model-unknown", "config.constructed.source_model")(lambda w, m: w.train(cfg=w.cfg(_set("constructed.source_model", "ghost"))))
-row("group-larger-than-source", "config.constructed.group_size")(lambda w, m: w.train(cfg=w.cfg(_set("constructed.group_size", 64))))
-row("train-subset-zero", "config.data.train_subset")(lambda w, m: w.prepare(cfg=w.cfg(_set("data.train_subset", 0))))
-row("model-not-in-config", "--model 'ghost'")(lambda w, m: w.train(model="ghost"))
-row("hp-not-in-grid", "--hp 'lr9_bs1_drop'")(lambda w, m: w.train_constructed(hp="lr9_bs1_drop"))
-row("inline-json-malformed", "inline JSON is malformed")(lambda w, m: w.train(cfg='{"run": "t", "models": {'))
-row("inline-json-nan", "config.models.natural.train.lr")(lambda w, m: w.train(cfg=json.dumps(
-    {**BASE_CFG, "models": {"natural": {"arch": "resnet18", "train": {"lr": float("nan")}}}})))
-row("inline-json-unknown-key", "config.attacks: Additional properties are not allowed ('pgdd'")(lambda w, m: w.pgd(cfg=json.dumps({**BASE_CFG, "attacks": {"pgdd": {}}})))
+T = "models__natural__train__"
+row("config-missing", "nope.yaml", lambda w, m: w.train(cfg=str(w.tmp / "nope.yaml")))
+row("config-is-a-folder", "is not a file", lambda w, m: w.train(cfg=str(w.tmp)))
+row("yaml-syntax", "bad.yaml, line 4",
+    lambda w, m: w.train(cfg=_file_config(w, "bad.yaml", b"run: t\nmodels:\n  natural: {arch: [\n")))
+row("yaml-not-mapping", "must be a mapping", lambda w, m: w.train(cfg=_file_config(w, "l.yaml", b"- run\n- t\n")))
+row("config-not-utf8", "not UTF-8", lambda w, m: w.train(cfg=_file_config(w, "b.yaml", b"run: t\xff\xfe\n")))
+row("unknown-top-key", "wibble", _train_with(wibble=1))
+row("unknown-nested-key", "config.models.natural.train: Additional properties are not allowed ('lrr'",
+    _train_with(**{T + "lrr": 1}))
+row("lr-inf", "config.models.natural.train.lr", _train_with(**{T + "lr": float("inf")}))
+row("lr-nan", "config.models.natural.train.lr", _train_with(**{T + "lr": float("nan")}))
+row("momentum-nan", "config.models.natural.train.momentum", _train_with(**{T + "momentum": float("nan")}))
+row("weight-decay-minus-inf", "config.models.natural.train.weight_decay",
+    _train_with(**{T + "weight_decay": -math.inf}))
+row("eps-nan", "config.attacks.norms.l2.eps", lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.l2.eps", math.nan))))
+row("eps-inf", "config.attacks.norms.l2.eps", lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.l2.eps", math.inf))))
+row("linf-eps-5", "config.attacks.norms.linf.eps",
+    lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.linf.eps", 5.0)), norm="linf"))
+row("linf-eps-1", "config.attacks.norms.linf.eps",
+    lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.linf.eps", 1.0)), norm="linf"))
+row("adv-linf-eps-1.5", "config.models.natural.adversarial.eps",
+    _train_with(models__natural__adversarial={"norm": "linf", "eps": 1.5}))
+row("s4-linf-eps-2", "config.s4.eps", _train_with(s4__eps=2.0))
+row("s3-linf-1", "config.s3.norms.linf", _train_with(s3={"norms": {"linf": 1.0}}))
+row("eps-negative", "config.attacks.norms.l2.eps", lambda w, m: w.pgd(cfg=w.cfg(_set("attacks.norms.l2.eps", -1.0))))
+row("lr-drop-past-end", "config.models.natural.train.lr_drops", _train_with(**{T + "lr_drops": [99]}))
+row("lr-drop-at-end", "config.models.natural.train.lr_drops", _train_with(**{T + "lr_drops": [2]}))
+row("lr-drop-zero", "config.models.natural.train.lr_drops", _train_with(**{T + "lr_drops": [0]}))
+row("grid-drop-one-epoch", "config.constructed.train.grid.lr_drop", _train_with(constructed__train__epochs=1))
+row("drop-at-1.5", "config.constructed.train.drop_at", _train_with(constructed__train__drop_at=1.5))
+row("momentum-1.5", "config.models.natural.train.momentum", _train_with(**{T + "momentum": 1.5}))
+row("lr-zero", "config.models.natural.train.lr", _train_with(**{T + "lr": 0}))
+row("epochs-zero", "config.models.natural.train.epochs", _train_with(**{T + "epochs": 0}))
+row("batch-size-string", "config.models.natural.train.batch_size", _train_with(**{T + "batch_size": "big"}))
+row("seed-negative", "config.seed", _train_with(seed=-1))
+row("device-tpu", "config.device", _train_with(device="tpu"))
+row("precision-fp8", "config.precision", _train_with(precision="fp8"))
+row("run-missing", "'run' is a required property", lambda w, m: w.train(cfg=w.cfg(lambda c: c.pop("run"))))
+row("dataset-unknown", "config.data.dataset", lambda w, m: w.prepare(cfg=w.cfg(_set("data.dataset", "imagenet"))))
+row("arch-unknown", "config.models.natural.arch", _train_with(models__natural__arch="resnet50"))
+row("source-model-unknown", "config.constructed.source_model", _train_with(constructed__source_model="ghost"))
+row("group-larger-than-source", "config.constructed.group_size", _train_with(constructed__group_size=64))
+row("train-subset-zero", "config.data.train_subset", lambda w, m: w.prepare(cfg=w.cfg(_set("data.train_subset", 0))))
+row("model-not-in-config", "--model 'ghost'", lambda w, m: w.train(model="ghost"))
+row("hp-not-in-grid", "--hp 'lr9_bs1_drop'", lambda w, m: w.train_constructed(hp="lr9_bs1_drop"))
+row("inline-json-malformed", "inline JSON is malformed", lambda w, m: w.train(cfg='{"run": "t", "models": {'))
+row("inline-json-nan", "config.models.natural.train.lr", lambda w, m: w.train(cfg=json.dumps(
+    {**BASE_CFG, "models": {"natural": {"arch": "resnet18", "train": {"lr": math.nan}}}})))
+row("inline-json-unknown-key", "config.attacks: Additional properties are not allowed ('pgdd'",
+    lambda w, m: w.pgd(cfg=json.dumps({**BASE_CFG, "attacks": {"pgdd": {}}})))
+
 
 # ---- datasets (prepare-data on MNIST IDX files under data.root) --------------------------------------------
-row("dataset-missing", "MNIST not found")(lambda w, m: (shutil.rmtree(w.mnist), w.prepare())[1])
-row("test-labels-truncated", "t10k-labels-idx1-ubyte")(lambda w, m: (_truncate(w.raw("t10k-labels-idx1-ubyte"), 0.6), w.prepare())[1])
-row("train-images-bad-magic", "train-images-idx3-ubyte")(lambda w, m: (w.raw("train-images-idx3-ubyte").write_bytes(b"\x01\x02\x03\x04garbage"), w.prepare())[1])
-row("label-count-mismatch", "train-labels-idx1-ubyte")(lambda w, m: (w.raw("train-labels-idx1-ubyte").write_bytes(
-    _idx(np.zeros(39, dtype=np.uint8))), w.prepare())[1])
-row("label-out-of-range", "labels out of range")(lambda w, m: (w.raw("train-labels-idx1-ubyte").write_bytes(
-    _idx(np.full(40, 12, dtype=np.uint8))), w.prepare())[1])
-row("empty-split", "holds no images")(lambda w, m: (w.raw("t10k-images-idx3-ubyte").write_bytes(_idx(np.zeros((0, 8, 8), np.uint8))),
-                                                    w.raw("t10k-labels-idx1-ubyte").write_bytes(_idx(np.zeros(0, np.uint8))),
-                                                    w.prepare())[2])
-row("gz-truncated", "train-images-idx3-ubyte.gz")(lambda w, m: (
-    w.raw("train-images-idx3-ubyte.gz").write_bytes(gzip.compress(w.raw("train-images-idx3-ubyte").read_bytes())[:60]),
-    w.raw("train-images-idx3-ubyte").unlink(), w.prepare())[2])
-row("fashion-checksum", "is corrupt: SHA-256")(lambda w, m: (
-    (w.tmp / "fm").mkdir(), [shutil.copy(w.raw(f"{s}-{k}"), w.tmp / "fm" / f"{s}-{k}") for s in ("train", "t10k")
-                             for k in ("images-idx3-ubyte", "labels-idx1-ubyte")],
-    w.prepare(cfg=w.cfg(lambda c: c["data"].update(dataset="fashion_mnist", root=str(w.tmp / "fm")))))[2])
+def _prepare_after(**files):
+    """A row that replaces MNIST IDX files (name -> bytes, or None to delete) and runs prepare-data."""
+    def setup(w, m):
+        for name, content in files.items():
+            name = name.replace("_", "-")
+            if content is None:
+                w.raw(name).unlink()
+            else:
+                w.raw(name).write_bytes(content(w) if callable(content) else content)
+        return w.prepare()
+    return setup
+
+
+def _u8(*shape, fill=0):
+    return np.full(shape, fill, dtype=np.uint8)
+
+
+row("dataset-missing", "MNIST not found", lambda w, m: (shutil.rmtree(w.mnist), w.prepare())[1])
+row("test-labels-truncated", "t10k-labels-idx1-ubyte",
+    _prepare_after(t10k_labels_idx1_ubyte=lambda w: w.raw("t10k-labels-idx1-ubyte").read_bytes()[:20]))
+row("train-images-bad-magic", "train-images-idx3-ubyte",
+    _prepare_after(train_images_idx3_ubyte=b"\x01\x02\x03\x04garbage"))
+row("label-count-mismatch", "train-labels-idx1-ubyte", _prepare_after(train_labels_idx1_ubyte=_idx(_u8(39))))
+row("label-out-of-range", "labels out of range", _prepare_after(train_labels_idx1_ubyte=_idx(_u8(40, fill=12))))
+row("empty-split", "holds no images",
+    _prepare_after(t10k_images_idx3_ubyte=_idx(_u8(0, 8, 8)), t10k_labels_idx1_ubyte=_idx(_u8(0))))
+row("gz-truncated", "train-images-idx3-ubyte.gz", _prepare_after(
+    **{"train_images_idx3_ubyte.gz": lambda w: gzip.compress(w.raw("train-images-idx3-ubyte").read_bytes())[:60],
+       "train_images_idx3_ubyte": None}))
+
+
+@row("fashion-checksum", "is corrupt: SHA-256")
+def _fashion_with_wrong_files(w, m):
+    (w.tmp / "fm").mkdir()
+    for stem in ("train", "t10k"):
+        for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"):
+            shutil.copy(w.raw(f"{stem}-{kind}"), w.tmp / "fm" / f"{stem}-{kind}")
+    return w.prepare(cfg=w.cfg(lambda c: c["data"].update(dataset="fashion_mnist", root=str(w.tmp / "fm"))))
+
 
 # ---- prepared data and other artifacts ---------------------------------------------------------------------
-row("data-dir-missing", "train.safetensors does not exist")(lambda w, m: w.train(data=w.tmp / "nodata"))
-row("split-truncated", "train.safetensors")(lambda w, m: (_truncate(w.data / "train.safetensors"), w.train())[1])
-row("split-garbage", "train.safetensors")(lambda w, m: (
-    (w.data / "train.safetensors").write_bytes(b"\x00" * 64), _edit_sidecar(w.data / "train.safetensors", lambda d: d.pop("sha256")),
-    w.train())[2])
-row("split-garbage-no-sidecar", "is not a readable safetensors file")(lambda w, m: (
-    (w.data / "train.safetensors").write_bytes(b"\x00" * 64), sidecar_path(w.data / "train.safetensors").unlink(), w.train())[2])
-row("sidecar-malformed", "train.json is not valid JSON")(lambda w, m: (
-    sidecar_path(w.data / "train.safetensors").write_text('{"classes": [1, 2'), w.train())[1])
-row("sidecar-not-object", "train.json is not a JSON object")(lambda w, m: (
-    sidecar_path(w.data / "train.safetensors").write_text("[1, 2]"), w.train())[1])
-row("tensors-sidecar-mismatch", "does not match its sidecar")(lambda w, m: (
-    shutil.copy(w.data / "test.safetensors", w.data / "train.safetensors"), w.train())[1])
-row("split-labels-out-of-range", "labels out of range")(lambda w, m: (_respill(w, "train", y=lambda y: y + 10), w.train())[1])
-row("split-labels-negative", "labels out of range")(lambda w, m: (_respill(w, "test", y=lambda y: y - 5), w.pgd())[1])
-row("split-empty", "holds no images")(lambda w, m: (_respill(w, "train", x=lambda x: x[:0], y=lambda y: y[:0]), w.train())[1])
-row("split-nan-pixel", "NaN")(lambda w, m: (_respill(w, "train", x=lambda x: x.float().div(255).index_put_(
-    (torch.tensor([0]),), torch.tensor(float("nan")))), w.train())[1])
-row("split-float-out-of-box", "must lie in [0, 1]")(lambda w, m: (_respill(w, "train", x=lambda x: x.float()), w.train())[1])
-row("split-3d-images", "[N,C,H,W]")(lambda w, m: (_respill(w, "train", x=lambda x: x[:, 0]), w.train())[1])
-row("split-no-labels", "has no images 'x' and labels 'y'")(lambda w, m: (_respill(w, "train", y=None), w.train())[1])
-row("split-label-count", "one per image")(lambda w, m: (_respill(w, "test", y=lambda y: y[:-1]), w.pgd())[1])
-row("split-float-labels", "labels must be integers")(lambda w, m: (_respill(w, "test", y=lambda y: y.float()), w.pgd())[1])
-row("split-no-classes", "names no classes")(lambda w, m: (_respill(w, "train", meta=lambda d: {k: v for k, v in d.items()
-                                                                                              if k != "classes"}), w.train())[1])
-row("model-missing", "nomodel.safetensors does not exist")(lambda w, m: w.pgd(model=w.tmp / "nomodel.safetensors"))
-row("model-truncated", "model.safetensors")(lambda w, m: (_truncate(w.model, 0.7), w.pgd())[1])
-row("model-wrong-shape", "model.safetensors: its weights do not fit")(lambda w, m: (_swap_model_width(w), w.pgd())[1])
-row("model-no-spec", "has no 'model' spec")(lambda w, m: (_edit_sidecar(w.model, lambda d: d.pop("model")), w.pgd())[1])
-row("model-bad-spec", "model spec is unusable")(lambda w, m: (_edit_sidecar(w.model, lambda d: d["model"].pop("arch")), w.pgd())[1])
-row("model-nan-weights", "model.safetensors")(lambda w, m: (_nan_weights(w), w.pgd())[1])
-row("model-is-a-split", "has no 'model' spec")(lambda w, m: w.pgd(model=w.data / "train.safetensors"))
-row("constructed-nan-pixel", "d_univ.safetensors")(lambda w, m: (
-    __import__("safetensors.torch").torch.save_file({"x": torch.full((16, 1, 8, 8), float("nan")),
-                                                     "y": torch.zeros(16, dtype=torch.int64)}, str(w.d_univ)),
-    _edit_sidecar(w.d_univ, lambda d: d.pop("sha256", None)), w.train_constructed())[2])
-row("constructed-missing", "nothing.safetensors does not exist")(lambda w, m: w.train_constructed(dataset=w.tmp / "nothing.safetensors"))
+def _then_train(*spoil, cmd="train"):
+    """A row that runs the `spoil` steps on the world, then the command."""
+    def setup(w, m):
+        for step in spoil:
+            step(w)
+        return getattr(w, cmd)()
+    return setup
+
+
+def _garbage(w):
+    (w.data / "train.safetensors").write_bytes(b"\x00" * 64)
+
+
+row("data-dir-missing", "train.safetensors does not exist", lambda w, m: w.train(data=w.tmp / "nodata"))
+row("split-truncated", "train.safetensors", _then_train(lambda w: _truncate(w.data / "train.safetensors")))
+row("split-garbage", "train.safetensors is not a readable safetensors file",
+    _then_train(_garbage, lambda w: _edit_sidecar(w.data / "train.safetensors", lambda d: d.pop("sha256"))))
+row("split-garbage-no-sidecar", "is not a readable safetensors file",
+    _then_train(_garbage, lambda w: sidecar_path(w.data / "train.safetensors").unlink()))
+row("sidecar-malformed", "train.json is not valid JSON",
+    _then_train(lambda w: sidecar_path(w.data / "train.safetensors").write_text('{"classes": [1, 2')))
+row("sidecar-not-object", "train.json is not a JSON object",
+    _then_train(lambda w: sidecar_path(w.data / "train.safetensors").write_text("[1, 2]")))
+row("tensors-sidecar-mismatch", "does not match its sidecar",
+    _then_train(lambda w: shutil.copy(w.data / "test.safetensors", w.data / "train.safetensors")))
+row("split-labels-out-of-range", "labels out of range", _then_train(lambda w: _respill(w, "train", y=lambda y: y + 10)))
+row("split-labels-negative", "labels out of range",
+    _then_train(lambda w: _respill(w, "test", y=lambda y: y - 5), cmd="pgd"))
+row("split-empty", "holds no images",
+    _then_train(lambda w: _respill(w, "train", x=lambda x: x[:0], y=lambda y: y[:0])))
+row("split-nan-pixel", "train.safetensors: tensor 'x' has 1 NaN",
+    _then_train(lambda w: _respill(w, "train", x=_one_nan)))
+row("split-float-out-of-box", "must lie in [0, 1]", _then_train(lambda w: _respill(w, "train", x=lambda x: x.float())))
+row("split-3d-images", "[N,C,H,W]", _then_train(lambda w: _respill(w, "train", x=lambda x: x[:, 0])))
+row("split-no-labels", "has no images 'x' and labels 'y'", _then_train(lambda w: _respill(w, "train", y=None)))
+row("split-label-count", "one per image", _then_train(lambda w: _respill(w, "test", y=lambda y: y[:-1]), cmd="pgd"))
+row("split-float-labels", "labels must be integers",
+    _then_train(lambda w: _respill(w, "test", y=lambda y: y.float()), cmd="pgd"))
+row("split-no-classes", "names no classes", _then_train(lambda w: _respill(
+    w, "train", meta=lambda d: {k: v for k, v in d.items() if k != "classes"})))
+row("model-missing", "nomodel.safetensors does not exist", lambda w, m: w.pgd(model=w.tmp / "nomodel.safetensors"))
+row("model-truncated", "model.safetensors", _then_train(lambda w: _truncate(w.model, 0.7), cmd="pgd"))
+row("model-wrong-shape", "model.safetensors: its weights do not fit", _then_train(_swap_model_width, cmd="pgd"))
+row("model-no-spec", "has no 'model' spec",
+    _then_train(lambda w: _edit_sidecar(w.model, lambda d: d.pop("model")), cmd="pgd"))
+row("model-bad-spec", "model spec is unusable",
+    _then_train(lambda w: _edit_sidecar(w.model, lambda d: d["model"].pop("arch")), cmd="pgd"))
+row("model-nan-weights", "model.safetensors: tensor 'net.linear.weight' has 1 NaN",
+    _then_train(_nan_weights, cmd="pgd"))
+row("model-is-a-split", "has no 'model' spec", lambda w, m: w.pgd(model=w.data / "train.safetensors"))
+
+
+@row("constructed-nan-pixel", "d_univ.safetensors: tensor 'x' has 1 NaN")
+def _constructed_with_a_nan(w, m):
+    from safetensors.torch import save_file
+    save_file({"x": _one_nan(torch.rand(16, 1, 8, 8)), "y": torch.zeros(16, dtype=torch.int64)}, str(w.d_univ))
+    _edit_sidecar(w.d_univ, lambda d: d.pop("sha256", None))
+    return w.train_constructed()
+
+
+row("constructed-missing", "nothing.safetensors does not exist",
+    lambda w, m: w.train_constructed(dataset=w.tmp / "nothing.safetensors"))
+
 
 # ---- file system ---------------------------------------------------------------------------------------------
-row("out-parent-is-a-file", "blocked")(lambda w, m: (_block_dir(w.tmp / "blocked"), w.train(out=w.tmp / "blocked" / "m.safetensors"))[1])
-row("out-is-a-folder", "is a folder")(lambda w, m: ((w.tmp / "adir").mkdir(), w.train(out=w.tmp / "adir"))[1])
-row("out-dir-is-a-file", "blocked")(lambda w, m: (_block_dir(w.tmp / "blocked"), w.prepare(out_dir=w.tmp / "blocked"))[1])
-row("table-parent-is-a-file", "blocked")(lambda w, m: (_block_dir(w.tmp / "blocked"), w.pgd(table=w.tmp / "blocked" / "t.csv"))[1])
-row("checkpoint-parent-is-a-file", "blocked")(lambda w, m: (_block_dir(w.tmp / "blocked"),
-                                                            w.train(checkpoint=w.tmp / "blocked" / "c.safetensors"))[1])
-row("read-only-file-system", "read-only")(lambda w, m: (_fault(m, "uap.artifacts.tempfile.TemporaryFile", errno.EROFS), w.train())[1])
-row("disk-full-on-save", "the disk is full")(lambda w, m: (_fault(m, "uap.artifacts.save_file", errno.ENOSPC), w.pgd())[1])
-row("disk-full-on-csv", "pgd.csv: the disk is full")(lambda w, m: (
-    m.setattr("pandas.DataFrame.to_csv", lambda *a, **k: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full"))), w.pgd())[1])
+def _blocked(cmd: str, arg: str, leaf: str | None = "x"):
+    """A row whose output `arg` lies under a regular file (nothing can be created beneath it)."""
+    def setup(w, m):
+        _block_dir(w.tmp / "blocked")
+        return getattr(w, cmd)(**{arg: w.tmp / "blocked" / leaf if leaf else w.tmp / "blocked"})
+    return setup
+
+
+row("out-parent-is-a-file", "blocked: ", _blocked("train", "out"))
+row("out-dir-is-a-file", "blocked: ", _blocked("prepare", "out_dir", None))
+row("table-parent-is-a-file", "blocked: ", _blocked("pgd", "table"))
+row("checkpoint-parent-is-a-file", "blocked: ", _blocked("train", "checkpoint"))
+row("out-is-a-folder", "is a folder", lambda w, m: ((w.tmp / "adir").mkdir(), w.train(out=w.tmp / "adir"))[1])
+row("read-only-file-system", "read-only",
+    lambda w, m: (_fault(m, "uap.artifacts.tempfile.TemporaryFile", errno.EROFS), w.train())[1])
+row("disk-full-on-save", "pgd.safetensors: the disk is full",
+    lambda w, m: (_fault(m, "uap.artifacts.save_file", errno.ENOSPC), w.pgd())[1])
+row("disk-full-on-csv", "pgd.csv: the disk is full",
+    lambda w, m: (_fault(m, "pandas.DataFrame.to_csv", errno.ENOSPC), w.pgd())[1])
+
 
 # ---- faults while running --------------------------------------------------------------------------------------
-row("training-diverges", "diverged")(lambda w, m: w.train(cfg=w.cfg(_set("models.natural.train.lr", 1e30))))
-row("notebook-missing", "--notebook")(lambda w, m: ["notebook", "--config", w.cfg(), "--notebook", str(w.tmp / "no.ipynb"),
-                                                    "--run-dir", str(w.tmp), "--fig-dir", str(w.out / "figs"),
-                                                    "--out", str(w.out / "nb.ipynb"), "--html", str(w.out / "nb.html")])
-row("notebook-bad-run-dir", "--run-dir")(lambda w, m: ["notebook", "--config", w.cfg(), "--notebook",
-                                                       str(REPO / "notebooks" / "s4_singular.ipynb"), "--run-dir",
-                                                       str(w.tmp / "norun"), "--fig-dir", str(w.out / "figs"),
-                                                       "--out", str(w.out / "nb.ipynb"), "--html", str(w.out / "nb.html")])
+def _notebook(w: World, notebook: Path, run_dir: Path) -> list[str]:
+    return ["notebook", "--config", w.cfg(), "--notebook", str(notebook), "--run-dir", str(run_dir),
+            "--fig-dir", str(w.out / "figs"), "--out", str(w.out / "nb.ipynb"), "--html", str(w.out / "nb.html")]
+
+
+row("training-diverges", "diverged", _train_with(**{T + "lr": 1e30}))
+row("notebook-missing", "--notebook", lambda w, m: _notebook(w, w.tmp / "no.ipynb", w.tmp))
+row("notebook-bad-run-dir", "--run-dir",
+    lambda w, m: _notebook(w, REPO / "notebooks" / "s4_singular.ipynb", w.tmp / "norun"))
 
 
 def _files_under(folder: Path) -> list[str]:

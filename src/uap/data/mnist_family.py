@@ -50,9 +50,9 @@ def _read_idx_pair(root: Path, split: str, checksums: dict[str, str] | None) -> 
         prov[name] = {"path": str(path), "sha256": digest}
     images, labels = out
     if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-        raise DatasetUnavailable(f"{prov[f'{stem}-labels-idx1-ubyte']['path']}: {labels.shape[0] if labels.ndim else 0} "
-                                 f"labels for {images.shape[0]} images of shape {images.shape[1:]} in "
-                                 f"{prov[f'{stem}-images-idx3-ubyte']['path']}; reinstall or re-download them")
+        lpath, ipath = prov[f"{stem}-labels-idx1-ubyte"]["path"], prov[f"{stem}-images-idx3-ubyte"]["path"]
+        raise DatasetUnavailable(f"{lpath}: {labels.shape[0] if labels.ndim else 0} labels for {images.shape[0]} "
+                                 f"images of shape {images.shape[1:]} in {ipath}; reinstall or re-download them")
     return images, labels, prov
 
 
