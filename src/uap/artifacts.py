@@ -257,9 +257,12 @@ def _to_json(obj: Any) -> str:
     return json.dumps(_finite_or_none(plain), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
-def write_json(path: str | Path, obj: Any) -> None:
-    text = _to_json(obj)
+def write_text(path: str | Path, text: str) -> None:
     _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    write_text(path, _to_json(obj))
 
 
 def read_json(path: str | Path) -> Any:

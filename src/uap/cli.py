@@ -32,8 +32,9 @@ def _load_split(data_dir: str, split: str):
 
 
 def check_images(t: dict, meta: dict, path) -> None:
-    """A prepared split or constructed dataset is usable: uint8 images [N,C,H,W] (N > 0) and one
-    label per image in [0, number of classes). Raises ArtifactError naming the file otherwise."""
+    """A prepared split or constructed dataset is usable: uint8 images, or finite floats in [0,1],
+    [N,C,H,W] with N > 0, and one integer label per image in [0, number of classes). Raises an
+    ArtifactError (NonFiniteError for NaN/inf pixels) naming the file otherwise."""
     from .errors import ArtifactError
     redo = "; delete it and re-run the rule that makes it"
     if "x" not in t or "y" not in t:
@@ -154,7 +155,7 @@ def _fine_labels(train, test, meta: dict, name: str):
     from .data import ImageData
     if "y_fine" not in train.extra or "y_fine" not in test.extra:
         raise ConfigError(f"config.models.{name}.labels is 'fine' but dataset {meta['dataset']!r} has no "
-                         "sub-class labels (y_fine); use labels: coarse")
+                          "sub-class labels (y_fine); use labels: coarse")
     k = int(max(train.extra["y_fine"].max(), test.extra["y_fine"].max())) + 1
     names = [f"fine_{i}" for i in range(k)]
     relabel = lambda d: ImageData(d.x, d.extra["y_fine"], names, {"y_coarse": d.y})   # noqa: E731
@@ -277,8 +278,8 @@ def cmd_construct(a, cfg):
     if univ["stats"]["size"] == 0:
         from .errors import UapError
         raise UapError("D_univ is empty: some target class was never reached. Raise "
-                         "attacks.norms.<norm>.eps, constructed.univ_epochs or constructed.source_size. "
-                         f"Table before balancing: {univ['stats']['contingency_before_balancing']}")
+                       "attacks.norms.<norm>.eps, constructed.univ_epochs or constructed.source_size. "
+                       f"Table before balancing: {univ['stats']['contingency_before_balancing']}")
     if not univ["stats"]["labels_exactly_independent"]:
         print(f"warning: some (original, new) label pairs were fooled too rarely for exact independence; "
               f"Cramér's V of D_univ's labels = {univ['stats']['cramers_v']:.3f} (0 = independent)", flush=True)
@@ -369,7 +370,7 @@ def cmd_notebook(a, cfg):
     import papermill as pm
     from nbconvert import HTMLExporter
 
-    from .artifacts import _atomic_write, _mkdirs, after_commit
+    from .artifacts import _mkdirs, after_commit, write_text
     from .errors import ArtifactError, UapError
     if not Path(a.notebook).is_file():
         raise ArtifactError(f"--notebook {a.notebook} does not exist")
@@ -392,8 +393,8 @@ def cmd_notebook(a, cfg):
             text = executed.read_text()
         nb = nbformat.reads(text, as_version=4)
         html, _ = HTMLExporter().from_notebook_node(nb)
-        _atomic_write(Path(a.out), lambda tmp: Path(tmp).write_text(text))
-        _atomic_write(Path(a.html), lambda tmp: Path(tmp).write_text(html))
+        write_text(a.out, text)
+        write_text(a.html, html)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
