@@ -105,7 +105,7 @@ def train_classifier(
     """Train in place and return metrics. Images may be uint8 or float in [0,1].
 
     With `checkpoint`, the model/optimizer state is saved after every epoch and a later call with
-    the same identity (`checkpoint_identity`: data content, initial weights, settings, seed, thread
+    the same identity (`checkpoint_identity`: data content, model shape, settings, seed, thread
     count, …) resumes from it; any other checkpoint is ignored with a message naming what differs.
     Each epoch draws its shuffling/augmentation from a generator seeded by (seed, epoch), so a resumed
     run ends bit-identical to an uninterrupted one on the CPU. A NaN/inf loss or weight stops training
@@ -159,11 +159,11 @@ def train_classifier(
                 logits = model(xb)
             loss = F.cross_entropy(logits.float(), yb)
             opt.zero_grad(set_to_none=True)
-            loss_value = float(loss.detach())
-            if not math.isfinite(loss_value):
-                raise NonFiniteError(_diverged(desc, epoch, i // bs, f"loss {loss_value}", lr, ckpt))
             loss.backward()
             opt.step()
+            loss_value = float(loss.detach())      # the one host sync per step, as before
+            if not math.isfinite(loss_value):      # stop before this epoch's weights reach a checkpoint
+                raise NonFiniteError(_diverged(desc, epoch, i // bs, f"loss {loss_value}", lr, ckpt))
             tot_loss += loss_value * len(idx)
             tot_hit += int((logits.argmax(1) == yb).sum())
         bar.close()
