@@ -14,13 +14,17 @@ import yaml
 
 from .conftest import BIN, make_project, run
 
-CFG = {"run": "kr", "seed": 0, "device": "cpu",
-       "data": {"dataset": "fashion_mnist", "train_subset": 1500, "test_subset": 100},
-       "models": {"natural": {"arch": "resnet18", "width": 4,
-                              "train": {"epochs": 3, "lr": 0.05, "batch_size": 64}}},
-       "attacks": {"norms": {"l2": {"eps": 1.0}}}, "constructed": {"source_model": "natural"},
-       "s4": {"models": ["natural"]}}
+REPO = Path(__file__).resolve().parents[2]
 TARGET = "results/kr/models/natural.safetensors"
+
+
+def _config() -> dict:
+    """The smoke profile (the whole DAG must parse), with a 3-epoch natural model on 1500 images."""
+    cfg = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
+    cfg["run"] = "kr"
+    cfg["data"]["train_subset"] = 1500
+    cfg["models"]["natural"]["train"] = {"epochs": 3, "lr": 0.05, "batch_size": 64, "lr_drops": []}
+    return cfg
 
 
 def _env():
@@ -29,14 +33,14 @@ def _env():
 
 def test_killed_snakemake_resumes_training_from_its_checkpoint(tmp_path):
     proj = make_project(tmp_path / "proj")
-    (proj / "config.yaml").write_text(yaml.safe_dump(CFG))
+    (proj / "config.yaml").write_text(yaml.safe_dump(_config()))
     snake = ["snakemake", TARGET, "--cores", "1"]
     ckpt_meta = proj / "results/kr/checkpoints/natural.json"
-    proc = subprocess.Popen(snake, cwd=proj, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    out = open(tmp_path / "snakemake.log", "w")
+    proc = subprocess.Popen(snake, cwd=proj, env=_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     t0 = time.time()
     while True:
-        assert proc.poll() is None, "snakemake ended before it could be killed"
+        assert proc.poll() is None, (tmp_path / "snakemake.log").read_text()[-3000:]
         assert time.time() - t0 < 600
         try:
             if json.loads(ckpt_meta.read_text())["epoch"] == 0:
