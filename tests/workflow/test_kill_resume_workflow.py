@@ -53,6 +53,7 @@ def test_killed_snakemake_resumes_training_from_its_checkpoint(tmp_path):
     assert not (proj / TARGET).exists()
     assert (proj / "results/kr/checkpoints/natural.safetensors").is_file()
 
+    run(snake + ["--unlock"], cwd=proj)           # a killed snakemake leaves its lock behind
     run(snake + ["--rerun-incomplete"], cwd=proj)
     log = (proj / "results/kr/logs/train_model/natural.log").read_text()
     assert "resuming from" in log and "after epoch 1" in log, log
