@@ -1,22 +1,40 @@
 """Artifacts on disk: tensors/weights as safetensors + a JSON sidecar; tables as CSV.
 
-Nothing here unpickles anything. Writes go to a temporary file first and are renamed into place,
-so a crash never leaves a half-written artifact that a later run would trust.
+Nothing here unpickles anything. Every write goes to a temporary file in the target folder, is
+fsynced and renamed into place, with the mode the umask gives (not mkstemp's 0600). Inside
+`transaction()` (every CLI command runs in one) the renames wait until the command has succeeded,
+so a failing command leaves no output behind; `immediate()` exempts checkpoints, which must survive
+a kill. A sidecar carries the SHA-256 of its tensors file: a tensors file and a sidecar from
+different writes (a kill between the two renames) are refused instead of silently paired.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import json
+import math
 import os
 import platform
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from .errors import ArtifactError, NonFiniteError
+
 SIDECAR_SUFFIX = ".json"
+
+
+class ArtifactMissing(ArtifactError, FileNotFoundError):
+    """An input artifact does not exist."""
+
+
+class ArtifactCorrupt(ArtifactError, ValueError):
+    """An artifact exists but cannot be read, or its parts do not belong together."""
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -24,19 +42,164 @@ def sidecar_path(path: str | Path) -> Path:
     return p.with_suffix(SIDECAR_SUFFIX)
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+# ------------------------------------------------------------------------------------ atomic writes
+class _Txn:
+    def __init__(self):
+        self.pending: dict[Path, Path] = {}      # final path -> fsynced temporary file beside it
+        self.made_dirs: list[Path] = []          # folders this transaction created (removed on failure)
+        self.after: list[Callable[[], None]] = []
+
+
+_TXN: _Txn | None = None
+_IMMEDIATE = 0
+
+
+@contextlib.contextmanager
+def transaction():
+    """All writes inside are renamed into place only when the block succeeds; on failure nothing
+    is left (temporary files and the folders the block created are removed)."""
+    global _TXN
+    if _TXN is not None:
+        yield _TXN
+        return
+    _TXN = txn = _Txn()
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        yield txn
     except BaseException:
-        if os.path.exists(tmp):
+        _TXN = None
+        _rollback(txn)
+        raise
+    _TXN = None
+    try:
+        dirs = set()
+        for final, tmp in txn.pending.items():
+            os.replace(tmp, final)
+            dirs.add(final.parent)
+        for d in dirs:
+            _fsync_dir(d)
+    except OSError as exc:
+        _rollback(txn)
+        raise _os_error(exc, next(iter(txn.pending), Path("."))) from exc
+    for fn in txn.after:
+        fn()
+
+
+@contextlib.contextmanager
+def immediate():
+    """Writes inside are renamed into place at once, even within a transaction (checkpoints)."""
+    global _IMMEDIATE
+    _IMMEDIATE += 1
+    try:
+        yield
+    finally:
+        _IMMEDIATE -= 1
+
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run `fn` once the current transaction has put its outputs in place (now, outside one)."""
+    if _TXN is None:
+        fn()
+    else:
+        _TXN.after.append(fn)
+
+
+def _rollback(txn: _Txn) -> None:
+    for tmp in txn.pending.values():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+    for d in reversed(txn.made_dirs):
+        with contextlib.suppress(OSError):
+            d.rmdir()                             # only succeeds if it stayed empty
+
+
+def _resolve(path: Path) -> Path:
+    """A file written earlier in the running transaction is read from its pending temporary file."""
+    if _TXN is not None and path in _TXN.pending:
+        return _TXN.pending[path]
+    return path
+
+
+def _os_error(exc: OSError, path: Path) -> ArtifactError:
+    why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+           errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+           errno.EROFS: "the file system is read-only", errno.ENOTDIR: "a parent is not a folder",
+           errno.EISDIR: "it is a folder"}.get(exc.errno, exc.strerror or str(exc))
+    return ArtifactError(f"cannot write {path}: {why}; free space or fix the folder's permissions, then re-run")
+
+
+def _mkdirs(folder: Path) -> None:
+    missing = []
+    p = folder
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if _TXN is not None and not _IMMEDIATE:
+        _TXN.made_dirs.extend(reversed(missing))
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _umask_mode() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return 0o666 & ~old
+
+
+def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    path = Path(path)
+    tmp = None
+    try:
+        _mkdirs(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        write(tmp)
+        os.chmod(tmp, _umask_mode())
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if _TXN is not None and not _IMMEDIATE:
+            old = _TXN.pending.pop(path, None)
+            if old is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(old)
+            _TXN.pending[path] = Path(tmp)
+            return
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException as exc:
+        if tmp is not None and os.path.exists(tmp) and not (_TXN is not None and _TXN.pending.get(path) == Path(tmp)):
+            os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, ArtifactError):
+            raise _os_error(exc, path) from exc
         raise
 
 
+def check_writable(folder: str | Path) -> None:
+    """Fail now, not after an hour of work, if files cannot be created in `folder` (or in the
+    nearest existing folder above it, where it is still to be made). Leaves nothing behind."""
+    p = Path(folder)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if not p.is_dir():
+        raise ArtifactError(f"cannot write under {folder}: {p} exists and is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=p):
+            pass
+    except OSError as exc:
+        raise _os_error(exc, Path(folder)) from exc
+
+
+# ------------------------------------------------------------------------------------ provenance
 def code_version() -> str:
     try:
         root = Path(__file__).resolve().parents[2]
@@ -47,32 +210,40 @@ def code_version() -> str:
         return "unknown"
 
 
+_VERSIONS: dict[str, str] | None = None
+
+
 def versions() -> dict[str, str]:
-    import numpy
-    import safetensors
-
+    global _VERSIONS
+    if _VERSIONS is None:
+        import numpy
+        import safetensors
+        v = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
+             "safetensors": safetensors.__version__, "code": code_version()}
+        try:
+            import torchvision
+            v["torchvision"] = torchvision.__version__
+        except Exception:  # pragma: no cover
+            pass
+        _VERSIONS = v
     from .utils import describe_device
-    v = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
-         "safetensors": safetensors.__version__, "code": code_version(),
-         **describe_device()}  # device (+ GPU name) of this process, torch.version.cuda
-    try:
-        import torchvision
-        v["torchvision"] = torchvision.__version__
-    except Exception:  # pragma: no cover
-        pass
-    return v
+    return {**_VERSIONS, **describe_device()}  # device (+ GPU name) of this process, torch.version.cuda
 
 
-def write_json(path: str | Path, obj: Any) -> None:
-    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
-    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
+# ------------------------------------------------------------------------------------ JSON / CSV
+def _finite_or_none(o):
+    """JSON has no NaN/inf: a non-finite float (e.g. an epoch whose test accuracy was not measured)
+    is written as null."""
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _finite_or_none(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite_or_none(v) for v in o]
+    return o
 
 
-def read_json(path: str | Path) -> Any:
-    return json.loads(Path(path).read_text())
-
-
-def _json_default(o):
+def _plain(o):
     if isinstance(o, torch.Tensor):
         return o.tolist()
     if hasattr(o, "item"):
@@ -82,27 +253,88 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Save tensors as safetensors and `meta` (+ versions) as the JSON sidecar next to it."""
-    path = Path(path)
-    clean = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    _atomic_write(path, lambda tmp: save_file(clean, tmp))
-    write_json(sidecar_path(path), {**meta, "versions": versions(), "tensors": {
-        k: {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", "")} for k, v in clean.items()}})
+def _to_json(obj: Any) -> str:
+    plain = json.loads(json.dumps(obj, default=_plain))            # tensors/numpy scalars -> Python
+    return json.dumps(_finite_or_none(plain), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
-def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
+def write_text(path: str | Path, text: str) -> None:
+    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    write_text(path, _to_json(obj))
+
+
+def read_json(path: str | Path) -> Any:
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"artifact {path} does not exist (run the rule that makes it, or `dvc pull`)")
+    src = _resolve(path)
+    if not src.is_file():
+        raise ArtifactMissing(f"{path} does not exist (run the rule that makes it)")
     try:
-        tensors = load_file(str(path), device=str(device))
-    except Exception as exc:
-        raise ValueError(f"artifact {path} is not a readable safetensors file ({exc}); delete it and re-run") from exc
-    side = sidecar_path(path)
-    meta = read_json(side) if side.is_file() else {}
-    return tensors, meta
+        return json.loads(src.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArtifactCorrupt(f"{path} is not valid JSON ({exc}); delete it and re-run the rule that makes it") from exc
 
 
 def write_csv(path: str | Path, df) -> None:
     _atomic_write(Path(path), lambda tmp: df.to_csv(tmp, index=False))
+
+
+# ------------------------------------------------------------------------------------ tensors
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_finite(tensors: dict[str, torch.Tensor], what: str) -> None:
+    """Raise NonFiniteError naming `what` and the first tensor holding a NaN or an infinity."""
+    for k, v in tensors.items():
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            bad = int((~torch.isfinite(v)).sum())
+            raise NonFiniteError(f"{what}: tensor {k!r} has {bad} NaN/infinite value(s) of {v.numel()}")
+
+
+def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Save tensors as safetensors and `meta` (+ versions, shapes, the file's SHA-256) as the JSON
+    sidecar next to it. Non-finite float tensors are refused (NonFiniteError) and nothing is written."""
+    path = Path(path)
+    clean = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    check_finite(clean, f"refusing to write {path}")
+    side = {**meta, "versions": versions(), "tensors": {
+        k: {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", "")} for k, v in clean.items()}}
+    _to_json(side)                                 # fail on an unserialisable sidecar before writing anything
+    digest = {}
+
+    def write(tmp):
+        save_file(clean, tmp)
+        digest["sha256"] = file_sha256(tmp)
+
+    _atomic_write(path, write)
+    if os.environ.get("UAP_FAULT_PAUSE_S"):      # fault injection for the kill-mid-save test only
+        import time
+        time.sleep(float(os.environ["UAP_FAULT_PAUSE_S"]))
+    write_json(sidecar_path(path), {**side, "sha256": digest["sha256"]})
+
+
+def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
+    path = Path(path)
+    src = _resolve(path)
+    if not src.is_file():
+        raise ArtifactMissing(f"artifact {path} does not exist (run the rule that makes it, or `dvc pull`)")
+    side = sidecar_path(path)
+    meta = read_json(side) if _resolve(side).is_file() else {}
+    if not isinstance(meta, dict):
+        raise ArtifactCorrupt(f"{side} is not a JSON object; delete {path} and its sidecar and re-run")
+    if meta.get("sha256") and meta["sha256"] != file_sha256(src):
+        raise ArtifactCorrupt(f"artifact {path} does not match its sidecar {side.name} (SHA-256 differs: written "
+                              "by different runs, or changed since); delete both and re-run the rule that makes it")
+    try:
+        tensors = load_file(str(src), device=str(device))
+    except Exception as exc:
+        raise ArtifactCorrupt(f"artifact {path} is not a readable safetensors file ({exc}); delete it and "
+                              "re-run the rule that makes it") from exc
+    return tensors, meta

@@ -14,18 +14,25 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import UapError
+
 
 def collect(run_dir: str | Path) -> pd.DataFrame:
     """One row per benchmark file: rule, job (wildcards part of the path), wall s, cpu s, max RSS MB."""
     root = Path(run_dir) / "benchmarks"
     if not root.is_dir():
-        raise FileNotFoundError(f"no benchmarks folder under {run_dir!s} (run the pipeline first)")
+        raise UapError(f"no benchmarks folder under {run_dir!s} (run the pipeline first)")
     rows = []
     for f in sorted(root.rglob("*.tsv")):
         rel = f.relative_to(root).with_suffix("")
-        t = pd.read_csv(f, sep="\t")
+        try:
+            t = pd.read_csv(f, sep="\t")
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise UapError(f"{f} is not a Snakemake benchmark table ({exc}); delete it and re-run its rule") from exc
         if t.empty:
             continue
+        if "s" not in t.columns:
+            raise UapError(f"{f} has no column 's' (wall seconds): not a Snakemake benchmark table")
         last = t.iloc[-1]            # a benchmark file holds one row per repeat; the last is the latest
         rows.append({"rule": rel.parts[0], "job": "/".join(rel.parts[1:]) or rel.parts[0],
                      "wall_s": float(last["s"]), "cpu_s": float(last.get("cpu_time", float("nan"))),
@@ -47,13 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_dir", help="results/<run>")
     p.add_argument("--csv", help="also write the per-rule table here")
     a = p.parse_args(argv)
+    from .artifacts import write_csv
     try:
         table = summarise(collect(a.run_dir))
-    except FileNotFoundError as exc:
+        if a.csv:       # written atomically (temporary file, fsync, rename)
+            write_csv(a.csv, table.reset_index())
+    except UapError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if a.csv:
-        table.to_csv(a.csv)
     print(table.to_string())
     print(f"\n{int(table['jobs'].sum())} jobs; summed wall time {table['wall_s'].sum() / 60:.1f} min, "
           f"summed CPU time {table['cpu_s'].sum() / 60:.1f} min")

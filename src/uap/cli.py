@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import torch
@@ -22,9 +24,41 @@ def _runtime(cfg: dict, seed_offset: int = 0):
 def _load_split(data_dir: str, split: str):
     from .artifacts import load_tensors
     from .data import ImageData
-    t, meta = load_tensors(Path(data_dir) / f"{split}.safetensors")
+    path = Path(data_dir) / f"{split}.safetensors"
+    t, meta = load_tensors(path)
+    check_images(t, meta, path)
     extra = {k: v for k, v in t.items() if k not in ("x", "y")}
     return ImageData(t["x"], t["y"], meta["classes"], extra), meta
+
+
+def check_images(t: dict, meta: dict, path) -> None:
+    """A prepared split or constructed dataset is usable: uint8 images, or finite floats in [0,1],
+    [N,C,H,W] with N > 0, and one integer label per image in [0, number of classes). Raises an
+    ArtifactError (NonFiniteError for NaN/inf pixels) naming the file otherwise."""
+    from .errors import ArtifactError
+    redo = "; delete it and re-run the rule that makes it"
+    if "x" not in t or "y" not in t:
+        raise ArtifactError(f"{path}: has no images 'x' and labels 'y' (tensors: {sorted(t)}){redo}")
+    x, y = t["x"], t["y"]
+    if not (x.dtype == torch.uint8 or x.is_floating_point()) or x.dim() != 4:
+        raise ArtifactError(f"{path}: images must be uint8 or float [N,C,H,W], found "
+                            f"{str(x.dtype).replace('torch.', '')} {list(x.shape)}{redo}")
+    if x.shape[0] == 0:
+        raise ArtifactError(f"{path}: holds no images (empty split); check data.*_subset and the dataset files")
+    if x.is_floating_point():
+        from .artifacts import check_finite
+        check_finite({"x": x}, str(path))
+        if float(x.min()) < 0 or float(x.max()) > 1:
+            raise ArtifactError(f"{path}: float images must lie in [0, 1], found {float(x.min()):.4g}.."
+                                f"{float(x.max()):.4g}{redo}")
+    if y.dtype not in (torch.int64, torch.int32, torch.uint8) or y.shape != (x.shape[0],):
+        raise ArtifactError(f"{path}: labels must be integers, one per image ({x.shape[0]}), found "
+                            f"{str(y.dtype).replace('torch.', '')} {list(y.shape)}{redo}")
+    k = len(meta.get("classes") or [])
+    if k == 0:
+        raise ArtifactError(f"{path}: its sidecar names no classes{redo}")
+    if int(y.min()) < 0 or int(y.max()) >= k:
+        raise ArtifactError(f"{path}: labels out of range [0, {k}): found {int(y.min())}..{int(y.max())}{redo}")
 
 
 def _eval_subset(test, n: int, seed: int):
@@ -47,9 +81,10 @@ def _fit_and_save(arch: dict, dmeta: dict, x, y, test, tcfg: dict, *, seed: int,
     metrics = {"test_acc": res["test_acc"], "history": res["history"], "train_size": int(y.shape[0]),
                "test_images": len(test.y), "train_seconds": round(time.time() - t0, 1)}
     save_model(out, model, spec, {**meta, "seed": seed, "train": tcfg, "metrics": metrics})
-    if checkpoint:
-        for p in (Path(checkpoint), Path(checkpoint).with_suffix(".json")):
-            p.unlink(missing_ok=True)
+    if checkpoint:         # dropped only once the weights are in place
+        from .artifacts import after_commit
+        after_commit(lambda: [p.unlink(missing_ok=True)
+                              for p in (Path(checkpoint), Path(checkpoint).with_suffix(".json"))])
     print(f"{desc}: test accuracy {res['test_acc']:.4f}")
     return res
 
@@ -70,6 +105,7 @@ def cmd_prepare_data(a, cfg):
         if n_keep is not None and n_keep < len(data):
             idx = torch.sort(torch.randperm(len(data), generator=generator(cfg["seed"] + (split == "test")))[:n_keep]).values
             data = data.subset(idx)
+        _check_loaded(data, d["dataset"], split, prov)
         if stats is None:  # normalisation statistics come from the training split only
             xf = data.x.float().div(255)
             stats = {"mean": xf.mean(dim=(0, 2, 3)).tolist(), "std": xf.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()}
@@ -81,10 +117,25 @@ def cmd_prepare_data(a, cfg):
         print(f"{d['dataset']}/{split}: {len(data)} images {tuple(data.x.shape[1:])} -> {out / f'{split}.safetensors'}")
 
 
+def _check_loaded(data, name: str, split: str, prov: dict) -> None:
+    """A loaded split is usable: not empty, labels in range of the class list."""
+    from .data import DatasetUnavailable
+    files = (", ".join(sorted({f.get("path", k) for k, f in prov.get("files", {}).items()}))
+             or prov.get("path") or prov.get("source") or name)
+    if len(data) == 0:
+        raise DatasetUnavailable(f"dataset {name!r}, {split} split ({files}): holds no images")
+    k = len(data.classes)
+    lo, hi = int(data.y.min()), int(data.y.max())
+    if lo < 0 or hi >= k:
+        raise DatasetUnavailable(f"dataset {name!r}, {split} split ({files}): labels out of range [0, {k}): "
+                                 f"found {lo}..{hi}; the label file is corrupt")
+
+
 def cmd_train(a, cfg):
     """Train one model of config.models on the prepared data."""
+    from .config import ConfigError
     if a.model not in cfg["models"]:
-        raise SystemExit(f"error: model {a.model!r} is not in config.models (known: {sorted(cfg['models'])})")
+        raise ConfigError(f"--model {a.model!r} is not a key of config.models (known: {sorted(cfg['models'])})")
     m = cfg["models"][a.model]
     device = _runtime(cfg, m["seed"])
     train, meta = _load_split(a.data_dir, "train")
@@ -100,10 +151,11 @@ def cmd_train(a, cfg):
 
 def _fine_labels(train, test, meta: dict, name: str):
     """The splits relabelled with their sub-class labels (`y_fine`, e.g. CIFAR-100's 100 classes)."""
+    from .config import ConfigError
     from .data import ImageData
     if "y_fine" not in train.extra or "y_fine" not in test.extra:
-        raise SystemExit(f"error: config.models.{name}.labels is 'fine' but dataset {meta['dataset']!r} has no "
-                         "sub-class labels (y_fine); use labels: coarse")
+        raise ConfigError(f"config.models.{name}.labels is 'fine' but dataset {meta['dataset']!r} has no "
+                          "sub-class labels (y_fine); use labels: coarse")
     k = int(max(train.extra["y_fine"].max(), test.extra["y_fine"].max())) + 1
     names = [f"fine_{i}" for i in range(k)]
     relabel = lambda d: ImageData(d.x, d.extra["y_fine"], names, {"y_coarse": d.y})   # noqa: E731
@@ -224,9 +276,10 @@ def cmd_construct(a, cfg):
                         balance=c["balance"])
     t_univ = time.time() - t0
     if univ["stats"]["size"] == 0:
-        raise SystemExit("error: D_univ is empty: some target class was never reached. Raise "
-                         "attacks.norms.<norm>.eps, constructed.univ_epochs or constructed.source_size. "
-                         f"Table before balancing: {univ['stats']['contingency_before_balancing']}")
+        from .errors import UapError
+        raise UapError("D_univ is empty: some target class was never reached. Raise "
+                       "attacks.norms.<norm>.eps, constructed.univ_epochs or constructed.source_size. "
+                       f"Table before balancing: {univ['stats']['contingency_before_balancing']}")
     if not univ["stats"]["labels_exactly_independent"]:
         v, bound = univ["stats"]["cramers_v"], c["max_cramers_v"]
         print(f"warning: some (original, new) label pairs were fooled too rarely for exact independence; "
@@ -269,6 +322,7 @@ def cmd_train_constructed(a, cfg):
     tcfg = train_settings(c, a.hp)
     device = _runtime(cfg)
     tensors, cmeta = load_tensors(a.dataset)
+    check_images(tensors, {"classes": cmeta.get("classes")}, a.dataset)
     test, dmeta = _load_split(a.data_dir, "test")
     _fit_and_save(c["train"], dmeta, tensors["x"], tensors["y"], test, tcfg, seed=cfg["seed"], cfg=cfg,
                   device=device, checkpoint=a.checkpoint, out=a.out, desc=f"{cmeta['kind']} {a.hp}",
@@ -313,19 +367,49 @@ def cmd_report_generalization(a, cfg):
 
 def cmd_notebook(a, cfg):
     """Execute a figure notebook with papermill and render it to HTML."""
-    import papermill as pm
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    params = {"run_dir": str(Path(a.run_dir).resolve()), "fig_dir": str(Path(a.fig_dir).resolve())}
-    Path(a.fig_dir).mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(a.notebook, str(out), parameters=params, kernel_name=a.kernel, progress_bar=False,
-                        cwd=str(Path(a.notebook).parent))
-    from nbconvert import HTMLExporter
+    import shutil
+    import tempfile
+
     import nbformat
-    nb = nbformat.read(str(out), as_version=4)
-    html, _ = HTMLExporter().from_notebook_node(nb)
-    Path(a.html).write_text(html)
-    print(f"rendered {a.notebook} -> {out}, {a.html}")
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    from .artifacts import _mkdirs, after_commit, write_text
+    from .errors import ArtifactError, UapError
+    if not Path(a.notebook).is_file():
+        raise ArtifactError(f"--notebook {a.notebook} does not exist")
+    if not Path(a.run_dir).is_dir():
+        raise ArtifactError(f"--run-dir {a.run_dir} is not a folder (run the pipeline for this run first)")
+    fig_dir = Path(a.fig_dir)
+    _mkdirs(fig_dir.parent)
+    # the notebook writes its figures into a staging folder, moved into fig_dir only on success
+    stage = Path(tempfile.mkdtemp(dir=fig_dir.parent, prefix=f".{fig_dir.name}."))
+    try:
+        with tempfile.TemporaryDirectory() as work:
+            executed = Path(work) / Path(a.out).name
+            params = {"run_dir": str(Path(a.run_dir).resolve()), "fig_dir": str(stage.resolve())}
+            try:
+                pm.execute_notebook(a.notebook, str(executed), parameters=params, kernel_name=a.kernel,
+                                    progress_bar=False, cwd=str(Path(a.notebook).parent))
+            except pm.PapermillExecutionError as exc:
+                raise UapError(f"notebook {a.notebook} failed in cell {exc.exec_count} with {exc.ename}: "
+                               f"{exc.evalue} (run dir {a.run_dir}); see the log") from exc
+            text = executed.read_text()
+        nb = nbformat.reads(text, as_version=4)
+        html, _ = HTMLExporter().from_notebook_node(nb)
+        write_text(a.out, text)
+        write_text(a.html, html)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+    def publish():
+        fig_dir.mkdir(parents=True, exist_ok=True)
+        for f in stage.iterdir():
+            os.replace(f, fig_dir / f.name)
+        shutil.rmtree(stage, ignore_errors=True)
+    after_commit(publish)
+    print(f"rendered {a.notebook} -> {a.out}, {a.html}")
 
 
 # ----------------------------------------------------------------------------------------------- S4
@@ -456,7 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name, fn, help_):
         s = sub.add_parser(name, help=help_, description=fn.__doc__)
         s.add_argument("--config", required=True, help="YAML file, or inline JSON (as Snakemake passes it)")
-        s.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+        s.add_argument("--threads", type=_positive_int, default=None,
+                       help="torch CPU threads (default: torch's choice)")
         s.set_defaults(fn=fn)
         return s
 
@@ -543,7 +628,45 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Argument names that are outputs of a command (files, or folders for *_dir): checked for
+# writability before any work is done.
+OUTPUT_ARGS = ("out", "out_dir", "table", "table1", "table2", "curves", "metrics", "html", "fig_dir", "checkpoint")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {v}")
+    return v
+
+
+def _check_outputs(args) -> None:
+    from .artifacts import check_writable
+    from .errors import ArtifactError
+    for name in OUTPUT_ARGS:
+        value = getattr(args, name, None)
+        for v in (value if isinstance(value, list) else [value] if value else []):
+            p = Path(v)
+            if name.endswith("_dir"):
+                check_writable(p)
+            elif p.is_dir():
+                raise ArtifactError(f"--{name.replace('_', '-')} {p} is a folder; give a file path")
+            else:
+                check_writable(p.parent)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. The error boundary: an expected failure (UapError) prints one line
+    `error: …` naming the file or key and exits 2; anything else is an internal error whose
+    traceback stays on stderr (the rule's log), exit 1. Outputs appear only if the command succeeds."""
+    from .artifacts import transaction
     from .config import load_config
     from .errors import UapError
     from .utils import apply_execution_env
@@ -551,9 +674,21 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _THREADS = args.threads
     try:
-        cfg = apply_execution_env(load_config(args.config))   # device, max_batch_images
-        args.fn(args, cfg)
-    except (UapError, FileNotFoundError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        with transaction():
+            _check_outputs(args)
+            cfg = apply_execution_env(load_config(args.config))   # device, max_batch_images
+            args.fn(args, cfg)
+    except UapError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except SystemExit as exc:          # commands that end with SystemExit("error: …") are expected failures
+        if isinstance(exc.code, str) and exc.code.startswith("error: "):
+            print(_one_line(exc.code), file=sys.stderr)
+            return 2
+        raise
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (a bug: the traceback above is in the "
+              "log; please report it)", file=sys.stderr)
+        return 1
     return 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ def validate_config(cfg: dict[str, Any], partial: bool = False) -> dict[str, Any
     command uses); cross-section checks were done on the whole config and are skipped."""
     cfg = copy.deepcopy(dict(cfg))
     given = set(cfg)
+    bad = list(_non_finite(cfg))
+    if bad:   # a NaN passes every range check of the schema (a NaN comparison is never true)
+        raise ConfigError("invalid configuration: " + "; ".join(f"config.{w}: {v!r} is not a finite number"
+                                                                   for w, v in bad))
     s = schema()
     # two passes: defaults are filled in the first, so nested defaults inside defaults get filled too
     Filler = _with_defaults(Draft202012Validator)
@@ -56,9 +61,38 @@ def validate_config(cfg: dict[str, Any], partial: bool = False) -> dict[str, Any
             where = ".".join(str(p) for p in e.absolute_path) or "<top level>"
             lines.append(f"  config.{where}: {e.message}" if where != "<top level>" else f"  {e.message}")
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    _check_schedules(cfg)
     if not partial:
         _check_semantics(cfg, given)
     return cfg
+
+
+def _non_finite(obj, where: str = ""):
+    """(dotted path, value) of every NaN/±inf number anywhere in the config."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        yield where or "<top level>", obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _non_finite(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _non_finite(v, f"{where}.{i}")
+
+
+def _check_schedules(obj, where: str = "") -> None:
+    """Every training section with `lr_drops`: a drop at or past the last epoch would never happen."""
+    if isinstance(obj, dict):
+        if isinstance(obj.get("lr_drops"), list) and isinstance(obj.get("epochs"), int):
+            for d in obj["lr_drops"]:
+                if d >= obj["epochs"]:
+                    raise ConfigError(f"config.{where}.lr_drops: drop at epoch {d} never happens in "
+                                      f"{obj['epochs']} epoch(s); use drops below {where}.epochs")
+        if "drop_at" in obj and isinstance(obj.get("epochs"), int) and obj["epochs"] < 2 \
+                and True in obj.get("grid", {}).get("lr_drop", []):
+            raise ConfigError(f"config.{where}.grid.lr_drop: a drop needs at least 2 epochs, "
+                              f"{where}.epochs is {obj['epochs']}; use lr_drop: [false] or more epochs")
+        for k, v in obj.items():
+            _check_schedules(v, f"{where}.{k}" if where else str(k))
 
 
 def _check_semantics(cfg: dict, given: set | None = None) -> None:
@@ -105,12 +139,26 @@ def load_config(spec: str | Path) -> dict[str, Any]:
     text = str(spec)
     partial = text.lstrip().startswith("{")
     if partial:
-        cfg = json.loads(text)
+        try:
+            cfg = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--config: the inline JSON is malformed at line {exc.lineno}, column {exc.colno}: "
+                              f"{exc.msg}") from exc
     else:
         path = Path(text)
         if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
-        cfg = yaml.safe_load(path.read_text()) or {}
+            raise ConfigError(f"config file {path} does not exist" if not path.exists()
+                              else f"config file {path} is not a file")
+        try:
+            cfg = yaml.safe_load(path.read_text()) or {}
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"config file {path}{where}: YAML syntax error: {what}") from exc
     if not isinstance(cfg, dict):
-        raise ConfigError("a configuration must be a mapping")
+        raise ConfigError(f"{'--config' if partial else f'config file {text}'}: a configuration must be a mapping "
+                          f"of keys to values, not a {type(cfg).__name__}")
     return validate_config(cfg, partial=partial)

@@ -20,7 +20,8 @@ def grid_points(ccfg: dict) -> dict[str, dict]:
 def train_settings(ccfg: dict, label: str) -> dict:
     points = grid_points(ccfg)
     if label not in points:
-        raise KeyError(f"hyperparameter point {label!r} is not in constructed.train.grid; known: {sorted(points)}")
+        from .config import ConfigError
+        raise ConfigError(f"--hp {label!r} is not a point of config.constructed.train.grid; known: {sorted(points)}")
     p, t = points[label], ccfg["train"]
     drops = [max(1, int(round(t["drop_at"] * t["epochs"])))] if p["lr_drop"] else []
     return {"epochs": t["epochs"], "lr": p["lr"], "batch_size": p["batch_size"], "lr_drops": drops,

@@ -62,6 +62,7 @@ def replace_block(text: str, block: str, where: str = "README") -> str:
 
 
 def cmd_readme_results(a, cfg):
+    from .artifacts import write_text
     """Regenerate README's claims block from a run's claims table."""
     claims = Path(a.claims)
     if not claims.is_file():
@@ -69,7 +70,7 @@ def cmd_readme_results(a, cfg):
     readme = Path(a.readme)
     text = readme.read_text()
     new = replace_block(text, results_markdown(pd.read_csv(claims), a.source or str(claims)), str(readme))
-    readme.write_text(new)
+    write_text(readme, new)          # all or nothing, like every other output
     print(f"{readme}: claims block regenerated from {claims}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .artifacts import load_tensors, read_json, save_tensors, sidecar_path
+from .artifacts import check_finite, immediate, load_tensors, read_json, save_tensors, sidecar_path
+from .errors import ArtifactError, NonFiniteError
 from .augment import random_crop_flip
 from .metrics import accuracy, as_float, predict
 from .models import build_model
@@ -25,6 +27,56 @@ def lr_at(epoch: int, base_lr: float, drops: list[int]) -> float:
 
 def _state_hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def tensor_hash(*tensors: torch.Tensor) -> str:
+    """SHA-256 of the tensors' contents (dtype, shape and bytes)."""
+    h = hashlib.sha256()
+    for t in tensors:
+        t = t.detach().cpu().contiguous()
+        h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()[:16]
+
+
+def checkpoint_identity(model, x_train, y_train, x_test, y_test, tcfg: dict, *, seed: int, adversarial,
+                        flip: bool, precision: str, device: torch.device) -> dict:
+    """Everything that changes the trained weights: the data (content hashes), the model (parameter
+    shapes, buffers such as its normalisation; its init follows from the seed), the settings and
+    seed, the device, the torch version and the intra-op thread count (CPU kernels reduce in a
+    thread-count dependent order, so a run is bit-identical only under the same thread count:
+    resuming under another one starts afresh instead of silently mixing the two)."""
+    return {"train_data": tensor_hash(x_train, y_train), "test_data": tensor_hash(x_test, y_test),
+            "model": _state_hash([[k, list(v.shape)] for k, v in model.state_dict().items()]),
+            "buffers": tensor_hash(*(b for _, b in model.named_buffers())), "tcfg": _state_hash(tcfg), "seed": seed,
+            "adversarial": _state_hash(adversarial), "flip": flip, "precision": precision, "device": device.type,
+            "torch": torch.__version__, "threads": torch.get_num_threads() if device.type == "cpu" else None}
+
+
+def _resume(ckpt: Path, identity: dict, key: str, model, opt, device, desc: str):
+    """(start epoch, history) from a matching checkpoint; (0, []) and a message saying why otherwise."""
+    if not ckpt.is_file():
+        return 0, []
+    try:
+        meta = read_json(sidecar_path(ckpt))
+        if meta.get("key") != key:
+            old = meta.get("identity") or {}
+            diff = sorted(k for k in identity if old.get(k) != identity[k])
+            print(f"[{desc}] not resuming from checkpoint {ckpt}: it was made with other "
+                  f"{', '.join(diff) or 'settings'}; starting afresh", flush=True)
+            return 0, []
+        tensors, _ = load_tensors(ckpt, device=device)
+        check_finite(tensors, f"checkpoint {ckpt}")
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    except (ArtifactError, RuntimeError) as exc:
+        print(f"[{desc}] not resuming from checkpoint {ckpt}: {exc}; starting afresh", flush=True)
+        return 0, []
+    for i, p in enumerate(opt.param_groups[0]["params"]):
+        buf = tensors.get(f"optim.{i}")
+        if buf is not None:
+            opt.state[p]["momentum_buffer"] = buf.clone()
+    print(f"[{desc}] resuming from {ckpt} after epoch {meta['epoch'] + 1}", flush=True)
+    return meta["epoch"] + 1, meta["history"]
 
 
 def untargeted_pgd(model, x, y, threat, steps: int, step_ratio: float, gen: torch.Generator) -> torch.Tensor:
@@ -53,31 +105,24 @@ def train_classifier(
     """Train in place and return metrics. Images may be uint8 or float in [0,1].
 
     With `checkpoint`, the model/optimizer state is saved after every epoch and a later call with
-    the same settings resumes from it. Each epoch draws its shuffling/augmentation from a generator
-    seeded by (seed, epoch), so a resumed run ends bit-identical to an uninterrupted one on the CPU.
+    the same identity (`checkpoint_identity`: data content, model shape, settings, seed, thread
+    count, …) resumes from it; any other checkpoint is ignored with a message naming what differs.
+    Each epoch draws its shuffling/augmentation from a generator seeded by (seed, epoch), so a resumed
+    run ends bit-identical to an uninterrupted one on the CPU. A NaN/inf loss or weight stops training
+    with NonFiniteError; the checkpoint keeps the last finite epoch.
     `stop_after` ends the call after that many epochs of this call (used to test resuming).
     """
+    for name, t in (("training images", x_train), ("test images", x_test)):
+        if t.is_floating_point():
+            check_finite({"x": t}, f"[{desc}] {name}")
     model.to(device=device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=tcfg["lr"], momentum=tcfg["momentum"],
                           weight_decay=tcfg["weight_decay"])
-    key = _state_hash({"tcfg": tcfg, "seed": seed, "adv": adversarial, "n": int(x_train.shape[0]), "flip": flip,
-                       "precision": precision,
-                       "params": [[k, list(v.shape)] for k, v in model.state_dict().items()]})
-    start, history = 0, []
+    identity = checkpoint_identity(model, x_train, y_train, x_test, y_test, tcfg, seed=seed, adversarial=adversarial,
+                                   flip=flip, precision=precision, device=device)
+    key = _state_hash(identity)
     ckpt = Path(checkpoint) if checkpoint else None
-    if ckpt and ckpt.is_file() and sidecar_path(ckpt).is_file():
-        meta = read_json(sidecar_path(ckpt))
-        if meta.get("key") == key:
-            tensors, _ = load_tensors(ckpt, device=device)
-            model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-            for i, p in enumerate(opt.param_groups[0]["params"]):
-                buf = tensors.get(f"optim.{i}")
-                if buf is not None:
-                    opt.state[p]["momentum_buffer"] = buf.clone()
-            start, history = meta["epoch"] + 1, meta["history"]
-            print(f"[{desc}] resuming from {ckpt} after epoch {meta['epoch'] + 1}", flush=True)
-        else:
-            print(f"[{desc}] ignoring checkpoint {ckpt}: it was made with other settings", flush=True)
+    start, history = _resume(ckpt, identity, key, model, opt, device, desc) if ckpt else (0, [])
 
     threat = make_threat(adversarial["norm"], adversarial["eps"]) if adversarial else None
     xtr, ytr = x_train.to(device), y_train.to(device)
@@ -116,9 +161,16 @@ def train_classifier(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            tot_loss += float(loss.detach()) * len(idx)
+            loss_value = float(loss.detach())      # the one host sync per step, as before
+            if not math.isfinite(loss_value):      # stop before this epoch's weights reach a checkpoint
+                raise NonFiniteError(_diverged(desc, epoch, i // bs, f"loss {loss_value}", lr, ckpt))
+            tot_loss += loss_value * len(idx)
             tot_hit += int((logits.argmax(1) == yb).sum())
         bar.close()
+        try:
+            check_finite({k: v for k, v in model.state_dict().items()}, "weights")
+        except NonFiniteError as exc:
+            raise NonFiniteError(_diverged(desc, epoch, "end", str(exc), lr, ckpt)) from exc
         every = tcfg.get("eval_every", 1)
         last = epoch + 1 == tcfg["epochs"]
         test_acc = (accuracy(predict(model, x_test, batch_size=tcfg.get("eval_batch_size", 1024), device=device,
@@ -134,10 +186,18 @@ def train_classifier(
             for i, p in enumerate(opt.param_groups[0]["params"]):
                 if "momentum_buffer" in opt.state[p]:
                     tensors[f"optim.{i}"] = opt.state[p]["momentum_buffer"]
-            save_tensors(ckpt, tensors, {"key": key, "epoch": epoch, "history": history})
+            with immediate():          # survives the command failing later: that is what it is for
+                save_tensors(ckpt, tensors, {"key": key, "identity": identity, "epoch": epoch, "history": history})
         done += 1
     return {"history": history, "test_acc": history[-1]["test_acc"] if history else float("nan"),
             "epochs_completed": len(history)}
+
+
+def _diverged(desc: str, epoch: int, batch, what: str, lr: float, ckpt: Path | None) -> str:
+    keep = (f"checkpoint {ckpt} keeps the last finite epoch" if ckpt and ckpt.is_file()
+            else "no finite checkpoint yet")
+    return (f"training {desc} diverged at epoch {epoch + 1}, batch {batch}: {what} (lr {lr:g}); lower the "
+            f"model's train.lr or check its data; {keep}")
 
 
 def model_spec(mcfg: dict, data_meta: dict) -> dict:
@@ -157,11 +217,23 @@ def save_model(path: str | Path, model: torch.nn.Module, spec: dict, meta: dict)
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
+    from .artifacts import ArtifactCorrupt
     tensors, meta = load_tensors(path, device="cpu")
     if "model" not in meta:
-        raise ValueError(f"{path}: its JSON sidecar has no 'model' spec; it is not a model artifact")
-    model = build_from_spec(meta["model"])
-    model.load_state_dict(tensors)
+        raise ArtifactCorrupt(f"{path}: its JSON sidecar has no 'model' spec; it is not a model artifact")
+    try:
+        model = build_from_spec(meta["model"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactCorrupt(f"{path}: its sidecar's model spec is unusable ({exc!r}); re-run the rule that "
+                              "makes it") from exc
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as exc:
+        n = str(exc).count("size mismatch") + str(exc).count("Missing key") + str(exc).count("Unexpected key")
+        raise ArtifactCorrupt(f"{path}: its weights do not fit the {meta['model'].get('arch')} its sidecar "
+                              f"describes ({n} mismatching/missing tensor group(s)); re-run the rule that "
+                              "makes it") from exc
+    check_finite(tensors, f"model {path}")
     model.to(device=device, memory_format=torch.channels_last).eval()
     for p in model.parameters():
         p.requires_grad_(False)

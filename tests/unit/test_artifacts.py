@@ -87,3 +87,84 @@ def test_write_csv(tmp_path):
 def test_versions_are_strings():
     v = versions()
     assert all(isinstance(x, str) and x for x in v.values())
+
+
+# ------------------------------------------------------------------------- issue 13: nothing half-written
+def test_files_get_the_umask_mode_not_mkstemps_0600(tmp_path):
+    import os
+    from uap.artifacts import write_csv, write_json
+    import pandas as pd
+    old = os.umask(0o027)
+    try:
+        save_tensors(tmp_path / "a.safetensors", {"x": torch.zeros(2)}, {})
+        write_json(tmp_path / "b.json", {"a": 1})
+        write_csv(tmp_path / "c.csv", pd.DataFrame({"a": [1]}))
+    finally:
+        os.umask(old)
+    for f in ("a.safetensors", "a.json", "b.json", "c.csv"):
+        assert (tmp_path / f).stat().st_mode & 0o777 == 0o640, f
+
+
+def test_the_sidecar_carries_the_tensors_hash_and_a_mismatched_pair_is_refused(tmp_path):
+    from uap.artifacts import ArtifactCorrupt, file_sha256
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    save_tensors(a, {"x": torch.zeros(3)}, {"epoch": 1})
+    save_tensors(b, {"x": torch.ones(3)}, {"epoch": 2})
+    assert json.loads(sidecar_path(a).read_text())["sha256"] == file_sha256(a)
+    a.write_bytes(b.read_bytes())                  # epoch-2 tensors beside the epoch-1 sidecar
+    with pytest.raises(ArtifactCorrupt, match="does not match its sidecar"):
+        load_tensors(a)
+
+
+def test_non_finite_tensors_are_refused_and_nothing_is_written(tmp_path):
+    from uap.errors import NonFiniteError
+    path = tmp_path / "d.safetensors"
+    with pytest.raises(NonFiniteError, match="'delta'"):
+        save_tensors(path, {"ok": torch.zeros(2), "delta": torch.tensor([0.0, float("inf")])}, {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_json_holds_no_nan_a_non_finite_number_is_null(tmp_path):
+    from uap.artifacts import write_json
+    write_json(tmp_path / "m.json", {"acc": float("nan"), "h": [{"t": float("inf")}, 1.5], "n": torch.tensor(2.0)})
+    text = (tmp_path / "m.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"acc": None, "h": [{"t": None}, 1.5], "n": 2.0}
+
+
+def test_a_failing_transaction_leaves_nothing_and_keeps_older_files(tmp_path):
+    from uap.artifacts import transaction, write_json
+    write_json(tmp_path / "old.json", {"v": 1})
+    with pytest.raises(RuntimeError):
+        with transaction():
+            save_tensors(tmp_path / "new" / "deep" / "a.safetensors", {"x": torch.zeros(1)}, {})
+            write_json(tmp_path / "old.json", {"v": 2})
+            # written files are readable inside the transaction before they are in place
+            assert load_tensors(tmp_path / "new" / "deep" / "a.safetensors")[0]["x"].shape == (1,)
+            raise RuntimeError("the command fails after writing")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["old.json"]
+    assert json.loads((tmp_path / "old.json").read_text()) == {"v": 1}
+    with transaction():
+        save_tensors(tmp_path / "new" / "a.safetensors", {"x": torch.zeros(1)}, {})
+        assert not (tmp_path / "new" / "a.safetensors").exists()      # in place only at the end
+    assert (tmp_path / "new" / "a.safetensors").is_file() and (tmp_path / "new" / "a.json").is_file()
+
+
+def test_immediate_writes_survive_a_failing_transaction(tmp_path):
+    from uap.artifacts import immediate, transaction
+    with pytest.raises(RuntimeError):
+        with transaction():
+            with immediate():
+                save_tensors(tmp_path / "ckpt.safetensors", {"x": torch.zeros(1)}, {})
+            raise RuntimeError
+    assert (tmp_path / "ckpt.safetensors").is_file() and sidecar_path(tmp_path / "ckpt.safetensors").is_file()
+
+
+def test_check_writable_names_the_folder_and_leaves_nothing(tmp_path):
+    from uap.artifacts import check_writable
+    from uap.errors import ArtifactError
+    check_writable(tmp_path / "not" / "yet" / "made")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ArtifactError, match="not a folder"):
+        check_writable(tmp_path / "f" / "sub")

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from uap.config import validate_config
+from uap.config import ConfigError
 from uap.grid import grid_points, hp_label, train_settings
 from uap.models import MODELS, Normalized, build_model
 
@@ -67,9 +68,11 @@ def test_train_settings_places_the_single_drop_at_drop_at():
     s = train_settings(c, "lr0.1_bs128_drop")
     assert s["lr_drops"] == [250] and s["epochs"] == 400 and s["lr"] == 0.1 and s["batch_size"] == 128
     assert train_settings(c, "lr0.1_bs128_nodrop")["lr_drops"] == []
-    c2 = validate_config({"run": "x", "constructed": {"train": {"epochs": 1, "drop_at": 0.1}}})["constructed"]
+    c2 = validate_config({"run": "x", "constructed": {"train": {"epochs": 2, "drop_at": 0.1}}})["constructed"]
     assert train_settings(c2, "lr0.01_bs256_drop")["lr_drops"] == [1]
+    with pytest.raises(ConfigError, match="constructed.train.grid.lr_drop"):   # a drop in a 1-epoch run never happens
+        validate_config({"run": "x", "constructed": {"train": {"epochs": 1, "drop_at": 0.1}}})
     # the settings are a valid train section of the schema
     validate_config({"run": "x", "models": {"natural": {"arch": "resnet18", "train": s}}})
-    with pytest.raises(KeyError, match="lr9"):
+    with pytest.raises(ConfigError, match="lr9"):
         train_settings(c, "lr9_bs1_drop")

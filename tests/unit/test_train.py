@@ -103,14 +103,14 @@ def test_a_checkpoint_made_with_other_settings_is_ignored(data, tmp_path, capsys
     _train(data, checkpoint=ckpt, stop_after=1, seed=0)
     capsys.readouterr()
     other, res = _train(data, checkpoint=ckpt, seed=1)
-    assert "ignoring checkpoint" in capsys.readouterr().out
+    assert "not resuming from checkpoint" in capsys.readouterr().out
     reference, _ = _train(data, seed=1)
     _same_state(other, reference)
     assert res["epochs_completed"] == 2
     # a changed training setting is "other settings" too
     tcfg = dict(TCFG, lr=0.01)
     other2, _ = _train(data, checkpoint=ckpt, tcfg=tcfg, seed=1)
-    assert "ignoring checkpoint" in capsys.readouterr().out
+    assert "not resuming from checkpoint" in capsys.readouterr().out
     _same_state(other2, _train(data, tcfg=tcfg, seed=1)[0])
 
 
@@ -220,3 +220,58 @@ def test_a_checkpoint_made_with_another_flip_setting_is_ignored(data, tmp_path):
     resumed, _ = _train(data, checkpoint=ckpt, flip=False)
     reference, _ = _train(data, flip=False)
     _same_state(resumed, reference)
+
+
+@pytest.mark.parametrize("change,field", [
+    ("data", "train_data"),            # same path, same size, other images (the silent resume)
+    ("labels", "train_data"),
+    ("seed", "seed"),
+    ("threads", "threads"),            # CPU kernels are not bit-identical across thread counts
+])
+def test_a_checkpoint_from_other_data_seed_or_thread_count_is_not_resumed(data, tmp_path, capsys, change, field):
+    x, y, xt, yt = data
+    ckpt = tmp_path / "c.safetensors"
+    _train(data, checkpoint=ckpt, stop_after=1)
+    capsys.readouterr()
+    if change == "data":
+        data = (255 - x, y, xt, yt)
+    elif change == "labels":
+        data = (x, (y + 1) % 3, xt, yt)
+    seed = 1 if change == "seed" else 0
+    old = torch.get_num_threads()
+    torch.set_num_threads(2 if change == "threads" else old)
+    try:
+        other, res = _train(data, checkpoint=ckpt, seed=seed)
+        reference, _ = _train(data, seed=seed)
+    finally:
+        torch.set_num_threads(old)
+    out = capsys.readouterr().out
+    assert "not resuming from checkpoint" in out and field in out and "starting afresh" in out
+    assert "resuming from" not in out.replace("not resuming from", "")
+    _same_state(other, reference)
+    assert res["epochs_completed"] == 2
+
+
+def test_training_that_goes_nan_stops_and_keeps_the_last_finite_checkpoint(data, tmp_path, monkeypatch):
+    from uap.errors import NonFiniteError
+    x, y, xt, yt = data
+    ckpt = tmp_path / "c.safetensors"
+    _train(data, checkpoint=ckpt, stop_after=1)
+    before = ckpt.read_bytes()
+    poisoned = x.float().div(255)
+    model = tiny_resnet(num_classes=3, image_size=8)
+    with pytest.raises(NonFiniteError, match="training images"):
+        train_classifier(model, poisoned.index_put((torch.tensor([3]),), torch.tensor(float("nan"))), y, xt, yt,
+                         TCFG, seed=0, device=torch.device("cpu"), checkpoint=ckpt, desc="t")
+    # an lr that blows the weights up in epoch 2: the epoch-1 checkpoint stays as it was
+    tcfg = dict(TCFG, lr_drops=[], lr=0.05)
+    ckpt2 = tmp_path / "d.safetensors"
+    _train(data, checkpoint=ckpt2, stop_after=1, tcfg=tcfg)
+    kept = ckpt2.read_bytes()
+    meta = json.loads(sidecar_path(ckpt2).read_text())
+    import uap.train
+    monkeypatch.setattr(uap.train, "lr_at", lambda epoch, lr, drops: 1e30 if epoch >= 1 else lr)
+    with pytest.raises(NonFiniteError, match="diverged at epoch 2.*keeps the last finite epoch"):
+        _train(data, checkpoint=ckpt2, tcfg=tcfg)
+    assert ckpt2.read_bytes() == kept and json.loads(sidecar_path(ckpt2).read_text())["epoch"] == meta["epoch"] == 0
+    assert ckpt.read_bytes() == before

@@ -34,15 +34,26 @@ def _read_idx_pair(root: Path, split: str, checksums: dict[str, str] | None) -> 
         path = find_file(root, name)
         if path is None:
             raise FileNotFoundError(name)
-        data = read_maybe_gz(path)
+        try:
+            data = read_maybe_gz(path)
+        except (OSError, EOFError) as exc:
+            raise DatasetUnavailable(f"{path} cannot be read ({exc}); reinstall or re-download it") from exc
         digest = sha256_bytes(data)
         if checksums is not None and digest != checksums[name]:
             raise DatasetUnavailable(
                 f"{path} is corrupt: SHA-256 of its content is {digest}, expected {checksums[name]}. "
                 "Reinstall it (apt-get install --reinstall dataset-fashion-mnist) or delete it to re-download.")
-        out.append(parse_idx(data))
+        try:
+            out.append(parse_idx(data))
+        except ValueError as exc:
+            raise DatasetUnavailable(f"{path} is not a valid IDX file ({exc}); reinstall or re-download it") from exc
         prov[name] = {"path": str(path), "sha256": digest}
-    return out[0], out[1], prov
+    images, labels = out
+    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+        lpath, ipath = prov[f"{stem}-labels-idx1-ubyte"]["path"], prov[f"{stem}-images-idx3-ubyte"]["path"]
+        raise DatasetUnavailable(f"{lpath}: {labels.shape[0] if labels.ndim else 0} labels for {images.shape[0]} "
+                                 f"images of shape {images.shape[1:]} in {ipath}; reinstall or re-download them")
+    return images, labels, prov
 
 
 def load_fashion_mnist(split: str, root: str | None = None, download: bool = True) -> tuple[ImageData, dict]:
