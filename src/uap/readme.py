@@ -62,8 +62,8 @@ def replace_block(text: str, block: str, where: str = "README") -> str:
 
 
 def cmd_readme_results(a, cfg):
-    from .artifacts import write_text
     """Regenerate README's claims block from a run's claims table."""
+    from .artifacts import write_text
     claims = Path(a.claims)
     if not claims.is_file():
         raise UapError(f"{claims}: no claims table (run the DAG first: snakemake --cores all)")

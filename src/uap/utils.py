@@ -77,7 +77,7 @@ def resolve_device(name: str = "auto", environ=None) -> torch.device:
         reason = "as configured"
     global RESOLVED_DEVICE
     RESOLVED_DEVICE = dev
-    print(f"device: {describe_device(dev)['device']} ({reason})", file=sys.stderr)
+    print(f"device: {describe_device(dev)['device']} ({reason})", flush=True)   # stdout: the rule log; stderr stays for errors
     return dev
 
 

@@ -36,13 +36,13 @@ def test_auto_with_an_allocated_gpu_and_no_cuda_is_a_named_error(no_cuda, env):
                                  {"SLURM_JOB_GPUS": "NoDevFiles"}])
 def test_auto_without_an_allocated_gpu_falls_back_to_the_cpu_and_says_so(no_cuda, env, capsys):
     assert utils.resolve_device("auto", environ=env) == torch.device("cpu")
-    assert "device: cpu (CUDA is not available" in capsys.readouterr().err
+    assert "device: cpu (CUDA is not available" in capsys.readouterr().out
     assert utils.describe_device()["device"] == "cpu"
 
 
 def test_auto_picks_cuda_logs_the_gpu_and_sidecars_record_it(fake_gpu, capsys, tmp_path):
     assert utils.resolve_device("auto", environ={"CUDA_VISIBLE_DEVICES": "0"}) == torch.device("cuda")
-    assert "device: cuda (NVIDIA Test GPU) (CUDA is available)" in capsys.readouterr().err
+    assert "device: cuda (NVIDIA Test GPU) (CUDA is available)" in capsys.readouterr().out
     artifacts.save_tensors(tmp_path / "t.safetensors", {"x": torch.zeros(2)}, {"kind": "test"})
     v = json.loads((tmp_path / "t.json").read_text())["versions"]
     assert v["gpu"] == "NVIDIA Test GPU" and v["torch_cuda"] == "13.0" and v["device"].startswith("cuda")
