@@ -2,9 +2,9 @@
 
 Nothing here unpickles anything. Every write goes to a temporary file in the target folder, is
 fsynced and renamed into place, with the mode the umask gives (not mkstemp's 0600). Inside
-`transaction()` (every CLI command runs in one) the renames wait until the command has succeeded,
-so a failing command leaves no output behind; `immediate()` exempts checkpoints, which must survive
-a kill. A sidecar carries the SHA-256 of its tensors file: a tensors file and a sidecar from
+`transaction()` (every CLI command runs in one) a failing command's outputs are removed again and
+the files they replaced restored, so it leaves nothing behind; `immediate()` exempts checkpoints,
+which must survive a failure. A sidecar carries the SHA-256 of its tensors file: a tensors file and a sidecar from
 different writes (a kill between the two renames) are refused instead of silently paired.
 """
 from __future__ import annotations
@@ -45,8 +45,9 @@ def sidecar_path(path: str | Path) -> Path:
 # ------------------------------------------------------------------------------------ atomic writes
 class _Txn:
     def __init__(self):
-        self.pending: dict[Path, Path] = {}      # final path -> fsynced temporary file beside it
-        self.made_dirs: list[Path] = []          # folders this transaction created (removed on failure)
+        self.written: list[Path] = []            # files this transaction put in place
+        self.backups: dict[Path, Path] = {}      # file it replaced -> the older version, kept beside it
+        self.made_dirs: list[Path] = []          # folders it created (removed on failure if empty)
         self.after: list[Callable[[], None]] = []
 
 
@@ -56,8 +57,9 @@ _IMMEDIATE = 0
 
 @contextlib.contextmanager
 def transaction():
-    """All writes inside are renamed into place only when the block succeeds; on failure nothing
-    is left (temporary files and the folders the block created are removed)."""
+    """All-or-nothing outputs: files written inside are in place at once (a command may read what
+    it wrote), but if the block fails they are removed, the files they replaced are restored and the
+    folders it created are removed, so a failing command leaves nothing behind."""
     global _TXN
     if _TXN is not None:
         yield _TXN
@@ -70,23 +72,16 @@ def transaction():
         _rollback(txn)
         raise
     _TXN = None
-    try:
-        dirs = set()
-        for final, tmp in txn.pending.items():
-            os.replace(tmp, final)
-            dirs.add(final.parent)
-        for d in dirs:
-            _fsync_dir(d)
-    except OSError as exc:
-        _rollback(txn)
-        raise _os_error(exc, next(iter(txn.pending), Path("."))) from exc
+    for backup in txn.backups.values():
+        with contextlib.suppress(OSError):
+            os.unlink(backup)
     for fn in txn.after:
         fn()
 
 
 @contextlib.contextmanager
 def immediate():
-    """Writes inside are renamed into place at once, even within a transaction (checkpoints)."""
+    """Writes inside are kept even if the surrounding transaction fails (checkpoints)."""
     global _IMMEDIATE
     _IMMEDIATE += 1
     try:
@@ -96,7 +91,7 @@ def immediate():
 
 
 def after_commit(fn: Callable[[], None]) -> None:
-    """Run `fn` once the current transaction has put its outputs in place (now, outside one)."""
+    """Run `fn` once the current transaction has succeeded (now, outside one)."""
     if _TXN is None:
         fn()
     else:
@@ -104,19 +99,15 @@ def after_commit(fn: Callable[[], None]) -> None:
 
 
 def _rollback(txn: _Txn) -> None:
-    for tmp in txn.pending.values():
+    for path in reversed(txn.written):
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.unlink(path)
+    for path, backup in txn.backups.items():
+        with contextlib.suppress(OSError):
+            os.replace(backup, path)
     for d in reversed(txn.made_dirs):
         with contextlib.suppress(OSError):
             d.rmdir()                             # only succeeds if it stayed empty
-
-
-def _resolve(path: Path) -> Path:
-    """A file written earlier in the running transaction is read from its pending temporary file."""
-    if _TXN is not None and path in _TXN.pending:
-        return _TXN.pending[path]
-    return path
 
 
 def _os_error(exc: OSError, path: Path) -> ArtifactError:
@@ -167,17 +158,16 @@ def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        if _TXN is not None and not _IMMEDIATE:
-            old = _TXN.pending.pop(path, None)
-            if old is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(old)
-            _TXN.pending[path] = Path(tmp)
-            return
+        if _TXN is not None and not _IMMEDIATE and path not in _TXN.written:
+            if path.exists() and path not in _TXN.backups:
+                backup = path.with_name(f".{path.name}.{os.getpid()}.bak")
+                os.replace(path, backup)
+                _TXN.backups[path] = backup
+            _TXN.written.append(path)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException as exc:
-        if tmp is not None and os.path.exists(tmp) and not (_TXN is not None and _TXN.pending.get(path) == Path(tmp)):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         if isinstance(exc, OSError) and not isinstance(exc, ArtifactError):
             raise _os_error(exc, path) from exc
@@ -268,11 +258,10 @@ def write_json(path: str | Path, obj: Any) -> None:
 
 def read_json(path: str | Path) -> Any:
     path = Path(path)
-    src = _resolve(path)
-    if not src.is_file():
+    if not path.is_file():
         raise ArtifactMissing(f"{path} does not exist (run the rule that makes it)")
     try:
-        return json.loads(src.read_text())
+        return json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as exc:
         raise ArtifactCorrupt(f"{path} is not valid JSON ({exc}); delete it and re-run the rule that makes it") from exc
 
@@ -322,11 +311,11 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[
 
 def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
     path = Path(path)
-    src = _resolve(path)
+    src = path
     if not src.is_file():
         raise ArtifactMissing(f"artifact {path} does not exist (run the rule that makes it, or `dvc pull`)")
     side = sidecar_path(path)
-    meta = read_json(side) if _resolve(side).is_file() else {}
+    meta = read_json(side) if side.is_file() else {}
     if not isinstance(meta, dict):
         raise ArtifactCorrupt(f"{side} is not a JSON object; delete {path} and its sidecar and re-run")
     if meta.get("sha256") and meta["sha256"] != file_sha256(src):

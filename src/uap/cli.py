@@ -665,7 +665,7 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run one command. The error boundary: an expected failure (UapError) prints one line
     `error: …` naming the file or key and exits 2; anything else is an internal error whose
-    traceback stays on stderr (the rule's log), exit 1. Outputs appear only if the command succeeds."""
+    traceback stays on stderr (the rule's log), exit 1. A failing command leaves no outputs behind."""
     from .artifacts import transaction
     from .config import load_config
     from .errors import UapError

@@ -139,15 +139,18 @@ def test_a_failing_transaction_leaves_nothing_and_keeps_older_files(tmp_path):
         with transaction():
             save_tensors(tmp_path / "new" / "deep" / "a.safetensors", {"x": torch.zeros(1)}, {})
             write_json(tmp_path / "old.json", {"v": 2})
-            # written files are readable inside the transaction before they are in place
+            # a command may read what it wrote (e.g. a table it summarises next)
             assert load_tensors(tmp_path / "new" / "deep" / "a.safetensors")[0]["x"].shape == (1,)
+            assert json.loads((tmp_path / "old.json").read_text()) == {"v": 2}
             raise RuntimeError("the command fails after writing")
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["old.json"]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["old.json"]     # the replaced file is restored
     assert json.loads((tmp_path / "old.json").read_text()) == {"v": 1}
     with transaction():
         save_tensors(tmp_path / "new" / "a.safetensors", {"x": torch.zeros(1)}, {})
-        assert not (tmp_path / "new" / "a.safetensors").exists()      # in place only at the end
+        write_json(tmp_path / "old.json", {"v": 3})
     assert (tmp_path / "new" / "a.safetensors").is_file() and (tmp_path / "new" / "a.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "old.json"]   # no backups left
+    assert json.loads((tmp_path / "old.json").read_text()) == {"v": 3}
 
 
 def test_immediate_writes_survive_a_failing_transaction(tmp_path):
