@@ -17,6 +17,8 @@ import pandas as pd
 COLUMNS = ["system", "claim", "kind", "paper", "ours", "n", "ci_low", "ci_high", "seeds", "criterion", "verdict"]
 KINDS = ("finding", "sanity", "extension")
 NOT_MEASURED = "not measured"
+NOT_JUDGED = "not judged"        # measured, but a sanity gate says the estimator cannot decide
+VERDICTS = ("reproduced", "not reproduced", NOT_JUDGED, NOT_MEASURED)
 
 
 def _verdict(ok: bool | None) -> str:
@@ -690,7 +692,7 @@ def s2_rows(cfg: dict, table1: str, correlation: str, per_image: str | pd.DataFr
                 ours=f"median |corr| {med:.2f} over {len(pairs)} (model, PCA variant) pairs (" + ", ".join(
                     f"{p.model_a} {p.method_a[8:]} {p.correlation:.2f}" for p in pairs.itertuples()) + ")")
         if agree is None or agree < c["s2_pca_agreement_min"]:
-            r["verdict"] = "not judged"
+            r["verdict"] = NOT_JUDGED
             r["ours"] += (f"; not judged: PCA-PGD and -FGM directions agree only to {agree:.2f}, the estimator is "
                           "too noisy" if agree is not None else "; not judged: no PCA-PGD/FGM agreement measured")
         rows.append(r)
