@@ -143,7 +143,9 @@ def test_s2_tables_and_perturbations(smoke_project):
     ratio = (cell[["upi_pca_pgd", "upi_pca_fgm", "upi_grad"]].max(axis=1) / cell["random_universal"]).median()
     s2 = main[main.system == "S2"]
     row = s2[s2.claim.str.contains("random")]
-    assert len(row) == 1 and f"{ratio:.2f}" in row.ours.iloc[0], (ratio, row.ours.tolist())
+    assert len(row) == 1, row.ours.tolist()
+    stated = float(re.search(r"median ratio ([0-9.]+)", row.ours.iloc[0]).group(1))
+    assert abs(stated - ratio) < 0.011, (ratio, row.ours.tolist())       # table1.csv is rounded to 3 decimals
     own = pd.read_csv(upi / "claims.csv")                      # the run's S2 rows
     assert list(own.kind) == ["finding", "finding", "sanity", "finding"]
     assert set(own.verdict) <= {"reproduced", "not reproduced", "not measured", "not judged"}
