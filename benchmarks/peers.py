@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import random
 import statistics
 import sys
 import time
@@ -91,12 +92,15 @@ def _art_classifier(model, x):
                              nb_classes=_num_classes(model, x), clip_values=(0.0, 1.0), device_type="cpu")
 
 
-def art_universal(model, x, target: int, *, eps, passes, step_size, batch_size=None, seed=0):
+def art_universal(model, x, target: int, *, eps, passes, step_size=None, batch_size=None, seed=0):
+    """ART's algorithm keeps an FGSM increment only when it reaches the target by itself, so its FGSM
+    step is the whole radius ε (the largest the projection keeps; shorter steps rarely get there)."""
     from art.attacks.evasion import TargetedUniversalPerturbation
+    random.seed(seed)
     np.random.seed(seed)
     atk = TargetedUniversalPerturbation(
         _art_classifier(model, x), attacker="fgsm", delta=0.0, max_iter=passes, eps=eps, norm=2,
-        attacker_params={"targeted": True, "eps": step_size, "norm": 2})
+        attacker_params={"targeted": True, "eps": eps, "norm": 2})
     y = np.eye(_num_classes(model, x), dtype=np.float32)[np.full(x.shape[0], target)]
     atk.generate(x.numpy(), y=y)
     return torch.from_numpy(np.asarray(atk.noise))
@@ -109,6 +113,7 @@ def ours_deepfool_uap(model, x, *, eps, passes, max_iter, overshoot, classes, se
 
 def art_deepfool_uap(model, x, *, eps, passes, max_iter, overshoot, classes, seed=0):
     from art.attacks.evasion import UniversalPerturbation
+    random.seed(seed)
     np.random.seed(seed)
     atk = UniversalPerturbation(
         _art_classifier(model, x), attacker="deepfool", delta=0.0, max_iter=passes, eps=eps, norm=2,
@@ -189,7 +194,7 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     xe, ye = take(cfg["eval_images"])
     kw = {"eps": eps, "passes": cfg["univ_passes"], "step_size": 2 * eps / 3, "batch_size": cfg["univ_batch"]}
     setting = (f"target {t}, {cfg['univ_passes']} passes, l2 step 2ε/3 (ours: minibatches of {cfg['univ_batch']}; "
-               f"ART: FGSM per image)")
+               f"ART: one FGSM step of ε per image)")
     for tool, fn in (("uap", ours_universal), ("ART TargetedUniversalPerturbation", art_universal)):
         s, r, d = timed(lambda: fn(model, xb, t, **kw), lambda: fn(model, xb[:4], t, **{**kw, "passes": 1}))
         d = flat_delta(d)
