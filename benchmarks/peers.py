@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import statistics
 import sys
@@ -41,7 +42,7 @@ from uap.utils import generator
 
 SINGLE_RUN_AFTER_S = 60.0
 
-FULL = {"train_images": 4096, "width": 8, "train_epochs": 1, "eps": 2.0, "pgd_images": 1000, "pgd_steps": 10,
+FULL = {"train_images": 8192, "width": 8, "train_epochs": 2, "eps": 2.0, "pgd_images": 1000, "pgd_steps": 10,
         "univ_images": 256, "univ_passes": 5, "univ_batch": 64, "univ_target": 0, "eval_images": 1000,
         "df_images": 128, "df_passes": 2, "df_max_iter": 50, "df_overshoot": 0.02, "df_classes": 10}
 QUICK = {**FULL, "train_images": 512, "pgd_images": 64, "univ_images": 32, "univ_passes": 2, "univ_batch": 16,
@@ -151,10 +152,11 @@ def prepare(cfg: dict, seed: int = 0):
     torch.manual_seed(seed)
     model = build_model("resnet18", in_channels=1, num_classes=10, width=cfg["width"], image_size=28,
                         mean=[0.2860], std=[0.3530])
-    res = train_classifier(model, tr.x[idx], tr.y[idx], te.x[:2000], te.y[:2000],
-                           {"epochs": cfg["train_epochs"], "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
-                            "batch_size": 128, "crop_padding": 2}, seed=seed, device=torch.device("cpu"),
-                           desc="peers model")
+    ep = cfg["train_epochs"]
+    tcfg = {"epochs": ep, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128, "crop_padding": 2,
+            "lr_drops": [ep - 1] if ep > 1 else []}                      # lr / 10 for the last epoch
+    res = train_classifier(model, tr.x[idx], tr.y[idx], te.x[:2000], te.y[:2000], tcfg, seed=seed,
+                           device=torch.device("cpu"), desc="peers model")
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -260,6 +262,7 @@ def main(argv=None) -> int:
     except ImportError as exc:
         print(f"benchmarks/peers.py: {exc.name} is not installed; pip install -e '.[bench]'", file=sys.stderr)
         return 2
+    os.environ.setdefault("UAP_NO_PROGRESS", "1")      # no progress bars in the timed loops (the peers have none)
     cfg = QUICK if a.quick else FULL
     t0 = time.perf_counter()
     rows = run(cfg, a.out, a.seed)
