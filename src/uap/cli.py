@@ -681,11 +681,6 @@ def main(argv: list[str] | None = None) -> int:
     except UapError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except SystemExit as exc:          # commands that end with SystemExit("error: …") are expected failures
-        if isinstance(exc.code, str) and exc.code.startswith("error: "):
-            print(_one_line(exc.code), file=sys.stderr)
-            return 2
-        raise
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (a bug: the traceback above is in the "

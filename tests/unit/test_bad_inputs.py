@@ -542,15 +542,16 @@ def test_benchmarks_summary_errors_are_named_and_the_csv_is_written_whole(tmp_pa
     assert (tmp_path / "out" / "b.csv").read_text().splitlines()[0].startswith("rule,")
 
 
-def test_a_command_ending_with_systemexit_error_is_an_expected_failure(base, tmp_path, monkeypatch, capsys):
-    """Commands of other systems that end with SystemExit("error: …") get the same boundary: exit 2,
+def test_a_command_ending_with_a_uap_error_is_an_expected_failure(base, tmp_path, monkeypatch, capsys):
+    """Commands of every system raise UapError for expected failures and get the same boundary: exit 2,
     one line, and their outputs so far are dropped."""
     w = World(base, tmp_path)
 
     def cmd(a, cfg):
         from uap.artifacts import write_json
         write_json(w.out / "partial.json", {"a": 1})
-        raise SystemExit("error: the D_univ dataset is empty\n(some target class was never reached)")
+        from uap.errors import UapError
+        raise UapError("the D_univ dataset is empty\n(some target class was never reached)")
     monkeypatch.setattr("uap.cli.cmd_pgd", cmd)
     assert cli.main(w.pgd()) == 2
     err = capsys.readouterr().err

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import torch
 
+from ..errors import UapError
+
 from ..cli import _eval_subset, _fit_and_save, _load_split, _runtime
 
 
@@ -32,7 +34,7 @@ def cmd_interp_dataset(a, cfg):
     st = res["stats"]
     st["seconds"] = round(time.time() - t0, 1)
     if st["size"] == 0:
-        raise SystemExit(f"error: the {a.variant} dataset is empty (some target class was never reached). Raise "
+        raise UapError(f"the {a.variant} dataset is empty (some target class was never reached). Raise "
                          "interpolation.source_size or interpolation.epochs. Table before balancing: "
                          f"{st['contingency_before_balancing']}")
     save_tensors(a.out, {"x": res["x"], "y": res["y"], "y_orig": res["y_orig"], "source_index": res["source_index"],
@@ -163,7 +165,7 @@ def cmd_diversity(a, cfg):
         from ..attacks import universal_pgd
         fine, fmeta = load_model(a.fine_model, device)
         if "y_fine" not in train.extra:
-            raise SystemExit("error: diversity.fine_model needs a dataset with sub-class labels (y_fine)")
+            raise UapError("diversity.fine_model needs a dataset with sub-class labels (y_fine)")
         targets = subclass_targets(train.y, train.extra["y_fine"], dc["subclass_of"])
         res = universal_pgd(fine, base, torch.tensor(targets), threat, lr=ns["universal_lr"], epochs=dc["epochs"],
                             batch_size=dc["batch_size"], generator=gen, device=device, precision=cfg["precision"],

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import torch
 
+from ..errors import UapError
+
 
 def cmd_upi_attack(a, cfg):
     """Every perturbation of S2's Table 1 for one model and one interpretation, evaluated on test images."""
@@ -16,7 +18,7 @@ def cmd_upi_attack(a, cfg):
     from .experiment import run_experiment
     u = cfg["upi"]
     if a.interpreter not in u["interpreters"]:
-        raise SystemExit(f"error: interpreter {a.interpreter!r} is not in upi.interpreters ({u['interpreters']})")
+        raise UapError(f"interpreter {a.interpreter!r} is not in upi.interpreters ({u['interpreters']})")
     device = _runtime(cfg)
     model, mmeta = load_model(a.model, device)
     train, dmeta = _load_split(a.data_dir, "train")
