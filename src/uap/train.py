@@ -79,14 +79,17 @@ def _resume(ckpt: Path, identity: dict, key: str, model, opt, device, desc: str)
     return meta["epoch"] + 1, meta["history"]
 
 
-def untargeted_pgd(model, x, y, threat, steps: int, step_ratio: float, gen: torch.Generator) -> torch.Tensor:
+def untargeted_pgd(model, x, y, threat, steps: int, step_ratio: float, gen: torch.Generator,
+                   precision: str = "fp32") -> torch.Tensor:
     """Madry-style training adversary (random start, ascent on the cross-entropy of the true label)."""
     from .attacks.core import box_active_set
     delta = threat.random(x.shape, generator=gen).to(x.device)
     delta = (x + delta).clamp(0, 1) - x               # x + δ stays in the box: no clamp (and no zero
     for _ in range(steps):                            # gradient at black pixels) in the forward pass
         delta.requires_grad_(True)
-        loss = F.cross_entropy(model(x + delta), y)
+        with autocast(x.device, precision):
+            logits = model(x + delta)
+        loss = F.cross_entropy(logits.float(), y)
         (g,) = torch.autograd.grad(loss, delta)
         g = box_active_set(g, x + delta.detach(), ascent=True)
         delta = threat.project(delta.detach() + step_ratio * threat.eps * threat.direction(g))
@@ -153,7 +156,8 @@ def train_classifier(
             xb = xb.contiguous(memory_format=torch.channels_last)
             if threat is not None:
                 model.eval()
-                xb = untargeted_pgd(model, xb, yb, threat, adversarial["steps"], adversarial["step_ratio"], gen)
+                xb = untargeted_pgd(model, xb, yb, threat, adversarial["steps"], adversarial["step_ratio"], gen,
+                                    precision)
                 model.train()
             with autocast(device, precision):
                 logits = model(xb)

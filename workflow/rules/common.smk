@@ -33,7 +33,9 @@ HPS = list(grid_points(config["constructed"]))
 # Global keys that change results (and so are params of every rule); device and max_batch_images
 # are execution settings, passed through the environment (see shell.prefix above).
 GLOBAL_KEYS = ("run", "seed", "precision")
-HEAVY_THREADS = 8  # Snakemake caps a job's threads at --cores when running locally
+# Threads of every compute job (config.job_threads; Snakemake caps it at --cores when running
+# locally). An execution setting: `threads:` is not a rerun trigger.
+HEAVY_THREADS = config["job_threads"]
 
 
 wildcard_constraints:
