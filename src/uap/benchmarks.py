@@ -1,8 +1,10 @@
 """What a run cost: sums the Snakemake `benchmark:` files of results/<run>/benchmarks per rule.
 
-    python -m uap.benchmarks results/default [--csv out.csv]
+    python -m uap.benchmarks results/default [--compare results_old/default] [--csv out.csv] [--markdown]
 
-Prints one row per rule (jobs, summed and largest wall time, summed CPU time) and the totals. The sum
+Prints one row per rule (jobs, summed and largest wall time, summed CPU time, peak memory) and the
+totals. With --compare, per rule: summed wall time before (the older run) and after, the speed-up and
+the peak memory after (rules present in one run only show as blank on the other side). The sum
 of wall times is what the run costs on one job slot; with several cores Snakemake overlaps jobs, so the
 elapsed time of a run lies between the largest job and this sum.
 """
@@ -44,27 +46,56 @@ def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
     """Per rule: jobs, summed / largest wall time, summed CPU time; sorted by summed wall time."""
     g = jobs.groupby("rule")
     out = pd.DataFrame({"jobs": g.size(), "wall_s": g["wall_s"].sum(), "max_job_wall_s": g["wall_s"].max(),
-                        "cpu_s": g["cpu_s"].sum()})
+                        "cpu_s": g["cpu_s"].sum(), "peak_rss_mb": g["max_rss_mb"].max()})
     return out.sort_values("wall_s", ascending=False).round(1)
+
+
+def compare(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Per rule (union of both runs): summed wall s before/after, speed-up (before / after), peak RSS after.
+    A last row `total` sums the wall times of rules present in both runs (speed-up over those) and
+    takes the largest peak."""
+    t = pd.DataFrame({"before_s": before["wall_s"], "after_s": after["wall_s"]})
+    t["speedup"] = t["before_s"] / t["after_s"]
+    t["peak_rss_mb"] = after["peak_rss_mb"]
+    both = t.dropna(subset=["before_s", "after_s"])
+    t = t.sort_values("before_s", ascending=False, na_position="last")
+    t.loc["total (rules in both)"] = [both["before_s"].sum(), both["after_s"].sum(),
+                                      both["before_s"].sum() / both["after_s"].sum(), t["peak_rss_mb"].max()]
+    t.index.name = "rule"
+    return t.round({"before_s": 1, "after_s": 1, "speedup": 2, "peak_rss_mb": 0})
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A Markdown table (index first; blanks for missing values), without extra dependencies."""
+    t = table.reset_index()
+    cell = lambda v: "" if pd.isna(v) else (f"{v:g}" if isinstance(v, float) else str(v))  # noqa: E731
+    lines = ["| " + " | ".join(map(str, t.columns)) + " |", "|" + "---|" * len(t.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in t.itertuples(index=False)]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m uap.benchmarks", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", help="results/<run>")
-    p.add_argument("--csv", help="also write the per-rule table here")
+    p.add_argument("--compare", metavar="OLDER_RUN_DIR", help="an older run's results/<run>: before/after per rule")
+    p.add_argument("--csv", help="also write the table here")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
     a = p.parse_args(argv)
     from .artifacts import write_csv
     try:
         table = summarise(collect(a.run_dir))
+        if a.compare:
+            table = compare(summarise(collect(a.compare)), table)
         if a.csv:       # written atomically (temporary file, fsync, rename)
             write_csv(a.csv, table.reset_index())
     except UapError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(table.to_string())
-    print(f"\n{int(table['jobs'].sum())} jobs; summed wall time {table['wall_s'].sum() / 60:.1f} min, "
-          f"summed CPU time {table['cpu_s'].sum() / 60:.1f} min")
+    print(markdown(table) if a.markdown else table.to_string())
+    if not a.compare:
+        print(f"\n{int(table['jobs'].sum())} jobs; summed wall time {table['wall_s'].sum() / 60:.1f} min, "
+              f"summed CPU time {table['cpu_s'].sum() / 60:.1f} min, peak memory {table['peak_rss_mb'].max():.0f} MB")
     return 0
 
 

@@ -91,3 +91,16 @@ def test_claims_summary_counts_verdicts_per_system(tmp_path):
                  "by_system": {"S1": {"not reproduced": 1, "reproduced": 2}, "S2": {"reproduced": 1}}}
     pd.DataFrame({"claim": ["a"]}).to_csv(tmp_path / "d.csv", index=False)      # a table without verdicts
     assert claims_summary(tmp_path / "d.csv") == {"claims": 1}
+
+
+def test_cpu_bf16_autocast_runs_convolutions_in_bf16_and_keeps_gradients_fp32():
+    conv = torch.nn.Conv2d(1, 2, 3)
+    x = torch.rand(2, 1, 5, 5, requires_grad=True)
+    with utils.autocast(torch.device("cpu"), "bf16"):
+        y = conv(x)
+    assert y.dtype == torch.bfloat16
+    (g,) = torch.autograd.grad(y.float().sum(), x)
+    assert g.dtype == torch.float32                       # the attack's perturbation stays fp32
+    for precision in ("fp32", "fp16"):                    # fp16 on the CPU runs fp32 (documented)
+        with utils.autocast(torch.device("cpu"), precision):
+            assert conv(x).dtype == torch.float32

@@ -7,7 +7,7 @@ import pytest
 
 from uap.claims import as_table, row
 from uap.errors import UapError
-from uap.readme import BEGIN, END, replace_block, results_markdown
+from uap.readme import BEGIN, COST_BEGIN, COST_END, END, replace_block, results_markdown
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,3 +55,24 @@ def test_the_cli_rewrites_a_readme_and_names_a_missing_table(tmp_path):
 def test_the_repository_readme_has_the_generated_block():
     text = (REPO / "README.md").read_text()
     assert text.count(BEGIN) == 1 and text.count(END) == 1 and text.index(BEGIN) < text.index(END)
+
+
+def test_the_cost_block_is_regenerated_from_benchmark_files(tmp_path):
+    from uap.cli import main
+    claims = tmp_path / "claims.csv"
+    _claims().to_csv(claims, index=False)
+    run = tmp_path / "run"
+    (run / "benchmarks" / "train_model").mkdir(parents=True)
+    (run / "benchmarks" / "train_model" / "natural.tsv").write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        "12.5\t0:00:12\t321.0\t1\t1\t1\t0\t0\t50\t20.0\n")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"x\n{BEGIN}\n{END}\nmiddle\n{COST_BEGIN}\nold numbers\n{COST_END}\n")
+    cfg = str(REPO / "config" / "smoke.yaml")
+    assert main(["readme-results", "--config", cfg, "--claims", str(claims), "--readme", str(readme),
+                 "--benchmarks", str(run)]) == 0
+    text = readme.read_text()
+    assert "old numbers" not in text and "| train_model | 1 | 12.5 |" in text and "middle" in text
+    assert "peak memory of a job 321 MB" in text
+    assert main(["readme-results", "--config", cfg, "--claims", str(claims), "--readme", str(readme),
+                 "--benchmarks", str(tmp_path / "none")]) == 2
