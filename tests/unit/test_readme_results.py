@@ -1,13 +1,14 @@
 """README's results block is generated from a claims table: content, idempotence, errors."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from uap.claims import as_table, row
 from uap.errors import UapError
-from uap.readme import BEGIN, COST_BEGIN, COST_END, END, replace_block, results_markdown
+from uap.readme import BEGIN, COST_BEGIN, COST_END, END, MODELS_BEGIN, MODELS_END, replace_block, results_markdown
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,13 +67,19 @@ def test_the_cost_block_is_regenerated_from_benchmark_files(tmp_path):
     (run / "benchmarks" / "train_model" / "natural.tsv").write_text(
         "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
         "12.5\t0:00:12\t321.0\t1\t1\t1\t0\t0\t50\t20.0\n")
+    (run / "models").mkdir()
+    (run / "models" / "natural.json").write_text(json.dumps({
+        "name": "natural", "model": {"arch": "resnet18", "width": 16}, "config": {"train": {"epochs": 5}},
+        "metrics": {"test_acc": 0.9123, "train_size": 60000, "test_images": 10000, "train_seconds": 300.0}}))
     readme = tmp_path / "README.md"
-    readme.write_text(f"x\n{BEGIN}\n{END}\nmiddle\n{COST_BEGIN}\nold numbers\n{COST_END}\n")
+    readme.write_text(f"x\n{BEGIN}\n{END}\nmiddle\n{COST_BEGIN}\nold numbers\n{COST_END}\n"
+                      f"{MODELS_BEGIN}\nold models\n{MODELS_END}\n")
     cfg = str(REPO / "config" / "smoke.yaml")
     assert main(["readme-results", "--config", cfg, "--claims", str(claims), "--readme", str(readme),
                  "--benchmarks", str(run)]) == 0
     text = readme.read_text()
     assert "old numbers" not in text and "| train_model | 1 | 12.5 |" in text and "middle" in text
     assert "peak memory of a job 321 MB" in text
+    assert "old models" not in text and "| natural | resnet18 | 16 | 60000 | 5 |  | 91.2 % | 10000 | 300.0 |" in text
     assert main(["readme-results", "--config", cfg, "--claims", str(claims), "--readme", str(readme),
                  "--benchmarks", str(tmp_path / "none")]) == 2
