@@ -1,6 +1,6 @@
 """uap's attacks against the public tools (torchattacks, ART) on the same model and data, in one run.
 
-    python benchmarks/peers.py --out results/peers/peers.csv [--quick]
+    python benchmarks/peers.py --out results/peers/peers.csv [--quick] [--precision bf16]
 
 Needs the optional `bench` extra (`pip install -e '.[bench]'`: torchattacks and
 adversarial-robustness-toolbox). Three comparisons, each with the same ε, steps/passes and images:
@@ -14,7 +14,9 @@ adversarial-robustness-toolbox). Three comparisons, each with the same ε, steps
 
 Every adapter returns perturbations; one function (`score`) turns them into the success metric for
 all tools. Each timing: one warm-up call on a few images, then the median of 3 runs (1 run when the
-first one takes more than 60 s). ratio = their time / our time.
+first one takes more than 60 s). ratio = their time / our time. `--precision bf16` runs every tool's
+attack (ours and the peers') inside the same `torch.autocast("cpu", bfloat16)` context, as the default
+profile runs ours; scoring is always fp32.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ from uap.metrics import attack_success_rate, fooling_rate, predict
 from uap.models import build_model
 from uap.threats import make_threat
 from uap.train import train_classifier
-from uap.utils import generator
+from uap.utils import autocast, generator
 
 SINGLE_RUN_AFTER_S = 60.0
 
@@ -130,13 +132,17 @@ def flat_delta(delta: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- timing
-def timed(fn, warm):
-    """Warm up once on a few images, then the median of 3 runs (1 run when it exceeds 60 s)."""
-    warm()
+def timed(fn, warm, precision: str = "fp32"):
+    """Warm up once on a few images, then the median of 3 runs (1 run when it exceeds 60 s); every call
+    inside the same autocast context (`precision`)."""
+    cpu = torch.device("cpu")
+    with autocast(cpu, precision):
+        warm()
     times, out = [], None
     for _ in range(3):
         t0 = time.perf_counter()
-        out = fn()
+        with autocast(cpu, precision):
+            out = fn()
         times.append(time.perf_counter() - t0)
         if times[0] > SINGLE_RUN_AFTER_S:
             break
@@ -163,10 +169,23 @@ def prepare(cfg: dict, seed: int = 0):
     return model, te.floats(), te.y, res["test_acc"]
 
 
+class FloatLogits(torch.nn.Module):
+    """The model with its logits cast to fp32 (under autocast they are bf16), for every tool alike."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x).float()
+
+
 def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: int = 0, acc=float("nan")) -> list[dict]:
     """The three comparisons on `model` (eval mode) and test images x_all/y_all (disjoint slices per
     comparison, taken in order). Returns the table's rows (also written as CSV by `run`)."""
-    eps, rows, at = cfg["eps"], [], 0
+    eps, rows, at, prec = cfg["eps"], [], 0, cfg.get("precision", "fp32")
+    if prec != "fp32":          # ART turns logits into numpy arrays, which have no bfloat16
+        model = FloatLogits(model)
 
     def take(k):
         nonlocal at
@@ -178,7 +197,7 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     def add(comparison, tool, seconds, runs, metric, value, images, setting):
         rows.append({"comparison": comparison, "tool": tool, "seconds": round(seconds, 3), "runs": runs,
                      "metric": metric, "value": round(value, 4), "images": images, "setting": setting,
-                     "model_test_acc": round(acc, 4)})
+                     "model_test_acc": round(acc, 4), "precision": prec})
 
     # 1. per-example targeted PGD ℓ2
     n, steps = cfg["pgd_images"], cfg["pgd_steps"]
@@ -187,7 +206,7 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     kw = {"eps": eps, "steps": steps, "step_size": eps / 3}
     setting = f"{steps} steps of ε/3, no random start"
     for tool, fn in (("uap", ours_pgd), ("torchattacks PGDL2", torchattacks_pgd)):
-        s, r, d = timed(lambda: fn(model, x, tgt, **kw), lambda: fn(model, x[:4], tgt[:4], **kw))
+        s, r, d = timed(lambda: fn(model, x, tgt, **kw), lambda: fn(model, x[:4], tgt[:4], **kw), prec)
         add("per-example targeted PGD l2", tool, s, r, "ASR", score(model, x, d, labels=y, target=tgt), n, setting)
 
     # 2. targeted universal PGD on a base set; success on the base set and on held-out images
@@ -198,7 +217,7 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     setting = (f"target {t}, {cfg['univ_passes']} passes, l2 step 2ε/3 (ours: minibatches of {cfg['univ_batch']}; "
                f"ART: one FGSM step of ε per image)")
     for tool, fn in (("uap", ours_universal), ("ART TargetedUniversalPerturbation", art_universal)):
-        s, r, d = timed(lambda: fn(model, xb, t, **kw), lambda: fn(model, xb[:4], t, **{**kw, "passes": 1}))
+        s, r, d = timed(lambda: fn(model, xb, t, **kw), lambda: fn(model, xb[:4], t, **{**kw, "passes": 1}), prec)
         d = flat_delta(d)
         add("targeted universal PGD l2", tool, s, r, "success (base set)", score(model, xb, d, labels=yb, target=t),
             n, setting)
@@ -214,7 +233,7 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
                f"{cfg['df_classes']} classes")
     clean_d, clean_e = predict(model, xd), predict(model, xe)
     for tool, fn in (("uap", ours_deepfool_uap), ("ART UniversalPerturbation(deepfool)", art_deepfool_uap)):
-        s, r, d = timed(lambda: fn(model, xd, **kw), lambda: fn(model, xd[:4], **{**kw, "passes": 1}))
+        s, r, d = timed(lambda: fn(model, xd, **kw), lambda: fn(model, xd[:4], **{**kw, "passes": 1}), prec)
         d = flat_delta(d)
         add("DeepFool UAP l2", tool, s, r, "fooling rate (images used)", score(model, xd, d, labels=yd, clean=clean_d),
             n, setting)
@@ -255,6 +274,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="CSV to write")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (a check that it runs, not a measurement)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="autocast of every tool's attack (the same context for all); scoring stays fp32")
     a = ap.parse_args(argv)
     try:
         import art  # noqa: F401
@@ -263,7 +284,7 @@ def main(argv=None) -> int:
         print(f"benchmarks/peers.py: {exc.name} is not installed; pip install -e '.[bench]'", file=sys.stderr)
         return 2
     os.environ.setdefault("UAP_NO_PROGRESS", "1")      # no progress bars in the timed loops (the peers have none)
-    cfg = QUICK if a.quick else FULL
+    cfg = {**(QUICK if a.quick else FULL), "precision": a.precision}
     t0 = time.perf_counter()
     rows = run(cfg, a.out, a.seed)
     print(table(rows))

@@ -291,7 +291,14 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[
     """Save tensors as safetensors and `meta` (+ versions, shapes, the file's SHA-256) as the JSON
     sidecar next to it. Non-finite float tensors are refused (NonFiniteError) and nothing is written."""
     path = Path(path)
-    clean = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    clean, storages = {}, set()
+    for k, v in tensors.items():
+        t = v.detach().cpu().contiguous()
+        ptr = t.untyped_storage().data_ptr()
+        if ptr in storages:        # safetensors refuses tensors sharing memory (e.g. y is group_targets)
+            t = t.clone()
+        storages.add(t.untyped_storage().data_ptr())
+        clean[k] = t
     check_finite(clean, f"refusing to write {path}")
     side = {**meta, "versions": versions(), "tensors": {
         k: {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", "")} for k, v in clean.items()}}

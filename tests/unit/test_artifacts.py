@@ -171,3 +171,15 @@ def test_check_writable_names_the_folder_and_leaves_nothing(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(ArtifactError, match="not a folder"):
         check_writable(tmp_path / "f" / "sub")
+
+
+def test_tensors_sharing_memory_are_saved_as_copies(tmp_path):
+    """A dict holding the same tensor twice (D_adv-style Table 5 dataset: y is group_targets) or a view
+    of another entry is saved, not refused by safetensors; each entry loads back equal."""
+    y = torch.arange(6)
+    t = {"y": y, "group_targets": y, "tail": y[2:], "x": torch.rand(2, 3)}
+    path = tmp_path / "shared.safetensors"
+    save_tensors(path, t, {})
+    loaded, _ = load_tensors(path)
+    for k in t:
+        assert torch.equal(loaded[k], t[k]), k
