@@ -116,6 +116,22 @@ def test_power_method_converges_to_top_right_singular_vector():
         assert r.curve[-1] == pytest.approx(float(s[0] ** 2) / 6, rel=1e-3)   # Rayleigh quotient → σ₁²/n
 
 
+def test_power_iteration_keeps_its_length_for_tiny_raw_gradients():
+    """Raw gradient rows of a barely trained model can be ~1e-7, so C = ΣGᵀG ~1e-14: the power method
+    must still return a direction of length ε (a norm floor once shrank it to 0 every step)."""
+    from uap.attacks.upi_pca import power_iterate
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(8, 5, generator=g)
+    cov = a.T @ a
+    start = torch.randn(5, generator=g)
+    ref, _ = power_iterate(cov, start, 0.5, iters=200, tol=1e-12)
+    tiny, _ = power_iterate(cov * 1e-16, start, 0.5, iters=200, tol=1e-12)
+    assert float(tiny.norm()) == pytest.approx(0.5, rel=1e-5)
+    assert abs(float(tiny @ ref)) / 0.25 > 0.9999
+    zero, _ = power_iterate(torch.zeros(5, 5), start, 0.5, iters=3)   # no signal: keeps the start direction
+    assert float(zero.norm()) == pytest.approx(0.5, rel=1e-5)
+
+
 def test_accumulated_power_method_uses_every_minibatch():
     """With minibatches of 2 of the 6 rows and a single epoch, the accumulated method still returns
     the top singular vector of the whole G: a power method on the last minibatch alone would not."""

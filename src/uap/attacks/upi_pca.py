@@ -71,7 +71,12 @@ def power_iterate(cov: torch.Tensor, delta: torch.Tensor, eps: float, iters: int
     for _ in range(iters):
         u = cov @ v
         rayleigh = float(v @ u)
-        new = u / u.norm().clamp_min(1e-12)
+        un = u.norm()
+        if un == 0:        # v in C's null space (C = 0: no gradient signal): every direction is as good
+            break
+        # divide by the exact norm: raw gradient rows can be ~1e-7, so ‖Cv‖ falls far below any floor
+        # (a clamp_min(1e-12) here shrank v a little more each step until it underflowed to 0)
+        new = u / un
         done = tol > 0 and float(new @ v) > 1 - tol
         v = new
         if done:
