@@ -69,10 +69,11 @@ def replace_block(text: str, block: str, where: str = "README", begin: str = BEG
 def models_markdown(run_dir: str | Path) -> str:
     """Every trained classifier of the run (its weights' JSON sidecars): architecture, width, training
     images and epochs, test accuracy and training time."""
-    import json
+    from .artifacts import read_json
+    from .benchmarks import markdown
     rows = []
     for f in sorted((Path(run_dir) / "models").glob("*.json")):
-        meta = json.loads(f.read_text())
+        meta = read_json(f)
         m, cfg = meta.get("metrics", {}), meta.get("config", {})
         spec = meta.get("model", {})
         rows.append({"model": meta.get("name", f.stem), "arch": spec.get("arch", ""), "width": spec.get("width", ""),
@@ -83,10 +84,8 @@ def models_markdown(run_dir: str | Path) -> str:
                      "test images": m.get("test_images", ""), "train s": m.get("train_seconds", "")})
     if not rows:
         raise UapError(f"{Path(run_dir) / 'models'}: no model sidecars (run the DAG first)")
-    cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_cell(r[c]) for c in cols) + " |" for r in rows]
-    return f"From `{Path(run_dir) / 'models'}/*.json` (test accuracy on the whole test set):\n\n" + "\n".join(lines)
+    table = pd.DataFrame(rows).astype(str).set_index("model")      # as written in the sidecars
+    return f"From `{Path(run_dir) / 'models'}/*.json` (test accuracy on the whole test set):\n\n" + markdown(table)
 
 
 def cost_markdown(run_dir: str | Path, compare_dir: str | Path | None = None) -> str:
@@ -117,7 +116,7 @@ def cmd_readme_results(a, cfg):
         new = replace_block(new, cost_markdown(a.benchmarks, a.compare), str(readme), COST_BEGIN, COST_END)
         new = replace_block(new, models_markdown(a.benchmarks), str(readme), MODELS_BEGIN, MODELS_END)
     write_text(readme, new)          # all or nothing, like every other output
-    print(f"{readme}: claims block regenerated from {claims}" + (f", cost block from {a.benchmarks}"
+    print(f"{readme}: claims block regenerated from {claims}" + (f", cost and models blocks from {a.benchmarks}"
                                                                  if a.benchmarks else ""))
 
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import torch
 
-from ..errors import UapError
-
 from ..cli import _eval_subset, _fit_and_save, _load_split, _runtime
+from ..errors import UapError
 
 
 def cmd_interp_dataset(a, cfg):
