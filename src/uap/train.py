@@ -1,5 +1,6 @@
-"""Classifier training: SGD + momentum, weight decay, step lr drops, batched tensor augmentation,
-optional PGD adversarial training, a checkpoint every epoch and exact resume after a kill."""
+"""Classifier training: SGD + momentum, weight decay, step lr drops or one-cycle, label smoothing,
+batched tensor augmentation, optional PGD adversarial training, a checkpoint every epoch and exact
+resume after a kill."""
 from __future__ import annotations
 
 import hashlib
@@ -23,6 +24,16 @@ from .utils import autocast, generator, progress
 
 def lr_at(epoch: int, base_lr: float, drops: list[int]) -> float:
     return base_lr * (0.1 ** sum(1 for d in drops if epoch >= d))
+
+
+def onecycle_lr(step: int, total: int, peak: float, warmup: float = 0.25) -> float:
+    """One-cycle schedule: linear from 0 to `peak` over the first `warmup` of `total` steps, then
+    linearly down towards 0 (step counts from 0; every step's lr is > 0, the last one peak / (steps
+    after the warm-up + 1))."""
+    up = max(1, round(warmup * total))
+    if step < up:
+        return peak * (step + 1) / up
+    return peak * (total - step) / (total - up + 1)
 
 
 def _state_hash(obj: Any) -> str:
@@ -135,6 +146,8 @@ def train_classifier(
         if stop_after is not None and done >= stop_after:
             break
         t0 = time.time()
+        onecycle = tcfg.get("schedule", "step") == "onecycle"
+        steps_per_epoch = -(-n // bs)
         lr = lr_at(epoch, tcfg["lr"], tcfg.get("lr_drops", []))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -145,6 +158,11 @@ def train_classifier(
         bar = progress(range(0, n, bs), desc=f"{desc} epoch {epoch + 1}/{tcfg['epochs']}", unit="batch", leave=False)
         for i in bar:
             idx = perm[i:i + bs]
+            if onecycle:              # per step; a function of the global step, so a resumed run matches
+                lr = onecycle_lr(epoch * steps_per_epoch + i // bs, tcfg["epochs"] * steps_per_epoch, tcfg["lr"],
+                                 tcfg.get("warmup", 0.25))
+                for g in opt.param_groups:
+                    g["lr"] = lr
             if device.type == "cpu" and len(idx) > 1 and len(idx) % 2:
                 # torch 2.14's oneDNN CPU kernels corrupt the heap (segfault / "corrupted size") in the
                 # weight gradient of channels-last convolutions for some odd batch sizes with >1 thread;
@@ -161,7 +179,7 @@ def train_classifier(
                 model.train()
             with autocast(device, precision):
                 logits = model(xb)
-            loss = F.cross_entropy(logits.float(), yb)
+            loss = F.cross_entropy(logits.float(), yb, label_smoothing=tcfg.get("label_smoothing", 0.0))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from uap.interpret import INTERPRETERS, get_interpreter
+from uap.interpret import INTERPRETERS, classify_and_explain, get_interpreter
 from uap.interpret.rts import SaliencyMasker, alternative, rts_loss, train_masker
 from uap.interpret.smooth_relu import relu_grad_surrogate, smooth_relu_gradient
 from uap.juap import build_generator, classifier_loss, interpretation_shift, joint_loss, scale_to_norm, train_juap
@@ -68,6 +68,33 @@ def test_cam_differentiable_in_input_only_with_create_graph(net):
         (g,) = torch.autograd.grad(m.pow(2).sum(), x)
         assert g.abs().sum() > 0
         assert not get_interpreter(name)(net, x, t).requires_grad
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "densenet121"])
+@pytest.mark.parametrize("name", ["cam", "gradcam"])
+def test_one_forward_for_logits_and_maps_equals_two(arch, name):
+    """classify_and_explain reuses the classifier's feature maps for CAM / Grad-CAM: same logits,
+    same maps and the same gradient of a joint loss as a separate forward for each (JUAP's step)."""
+    torch.manual_seed(0)
+    m = _frozen(build_model(arch, in_channels=1, num_classes=5, width=2, image_size=16, mean=[0.5], std=[0.25]))
+    x0 = torch.rand(6, 1, 16, 16)
+    grads, outs = [], []
+    for shared in (False, True):
+        x = x0.clone().requires_grad_(True)
+        with smooth_relu_gradient(enabled=True):
+            if shared:
+                logits, maps = classify_and_explain(m, x, name)
+            else:
+                logits = m(x)
+                maps = get_interpreter(name)(m, x, logits.argmax(1).detach(), create_graph=True)
+            loss = logits.logsumexp(1).sum() + maps.abs().sum()
+        (g,) = torch.autograd.grad(loss, x)
+        outs.append((logits.detach(), maps.detach()))
+        grads.append(g)
+    torch.testing.assert_close(outs[1][0], outs[0][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(outs[1][1], outs[0][1], rtol=1e-5, atol=1e-6)
+    assert grads[0].abs().sum() > 0
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-4, atol=1e-6)
 
 
 def test_rts_training_lowers_its_loss(net):

@@ -11,7 +11,8 @@ from uap.artifacts import save_tensors, sidecar_path
 from uap.augment import random_crop_flip
 from uap.metrics import accuracy, predict
 from uap.threats import L2
-from uap.train import build_from_spec, load_model, lr_at, model_spec, save_model, train_classifier, untargeted_pgd
+from uap.train import (build_from_spec, load_model, lr_at, model_spec, onecycle_lr, save_model, train_classifier,
+                       untargeted_pgd)
 
 TCFG = {"epochs": 2, "lr": 0.05, "batch_size": 16, "lr_drops": [1], "momentum": 0.9, "weight_decay": 5e-4,
         "augment": True, "crop_padding": 1, "eval_batch_size": 64}
@@ -52,6 +53,26 @@ def test_lr_at_divides_by_ten_at_each_drop():
     assert lr_at(4, 0.1, [2, 4]) == pytest.approx(0.001)
     assert lr_at(10, 0.5, [4, 2]) == pytest.approx(0.005)      # order of drops does not matter
 
+
+
+def test_onecycle_rises_to_the_peak_then_falls_to_zero():
+    lrs = [onecycle_lr(s, 20, 0.4, warmup=0.25) for s in range(20)]
+    assert lrs[4] == pytest.approx(0.4) and max(lrs) == pytest.approx(0.4)       # 5 warm-up steps
+    assert all(a < b for a, b in zip(lrs[:5], lrs[1:5])) and all(a > b for a, b in zip(lrs[4:], lrs[5:]))
+    assert all(lr > 0 for lr in lrs) and lrs[-1] == pytest.approx(0.4 / 16)
+
+
+def test_onecycle_and_label_smoothing_train_and_resume_bit_identical(data, tmp_path, capsys):
+    tcfg = {**TCFG, "schedule": "onecycle", "warmup": 0.3, "label_smoothing": 0.1}
+    straight, res = _train(data, tcfg=tcfg)
+    _, plain = _train(data)
+    assert res["history"][0]["lr"] != plain["history"][0]["lr"]                 # per-step lr, not the drops
+    assert res["history"][-1]["lr"] < tcfg["lr"] / 2
+    ckpt = tmp_path / "ckpt.safetensors"
+    _train(data, tcfg=tcfg, checkpoint=ckpt, stop_after=1)
+    resumed, _ = _train(data, tcfg=tcfg, checkpoint=ckpt, init_seed=1)
+    assert "resuming" in capsys.readouterr().out
+    _same_state(straight, resumed)
 
 # ------------------------------------------------------------------------------------------ resume
 def test_history_records_the_schedule_and_the_final_test_accuracy(data):

@@ -33,6 +33,26 @@ def get_interpreter(name: str) -> Callable[..., torch.Tensor]:
     return INTERPRETERS[name]
 
 
+# Interpreters that read the classifier's last feature maps: they accept `feature_maps=` (the maps of
+# the same forward that gave the logits), so an attack needs one forward and one backward, not two.
+FROM_FEATURE_MAPS = {"cam", "gradcam"}
+
+
+def classify_and_explain(model, x: torch.Tensor, interpreter: str, **options) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits of x and the (differentiable, create_graph) maps of x for its predicted classes.
+
+    For CAM and Grad-CAM both come from one forward pass through the trunk (`model.feature_maps`,
+    then the GAP + linear head: the same operations as `model(x)`); for any other interpreter the
+    classifier forward and the interpreter's own passes are separate."""
+    fn = get_interpreter(interpreter)
+    if interpreter in FROM_FEATURE_MAPS:
+        a = model.feature_maps(x)
+        logits = model.logits_from_maps(a)
+        return logits, fn(model, x, logits.argmax(1).detach(), create_graph=True, feature_maps=a, **options)
+    logits = model(x)
+    return logits, fn(model, x, logits.argmax(1).detach(), create_graph=True, **options)
+
+
 # Interpreter modules (each registers on import):
 from . import integrated_gradients, saliency  # noqa: E402,F401  (S2: "ig", "sg")
 from . import cam, gradcam, rts  # noqa: E402,F401  (S3)

@@ -12,12 +12,13 @@ from ._maps import check_head, upsample
 
 @register("cam")
 def cam(model, x, target, *, create_graph: bool = False, relu: bool = False, upsample_to_input: bool = True,
-        **_) -> torch.Tensor:
+        feature_maps: torch.Tensor | None = None, **_) -> torch.Tensor:
     """Class activation map of class `target` [B]; [B, H, W] (input size) or [B, h, w]. No ReLU
-    on the map unless `relu` (eq. 10 has none). Differentiable in x when create_graph."""
+    on the map unless `relu` (eq. 10 has none). Differentiable in x when create_graph.
+    feature_maps: model.feature_maps(x) when the caller already has them (one forward for both)."""
     check_head(model)
     with (torch.enable_grad() if create_graph else torch.no_grad()):
-        a = model.feature_maps(x)
+        a = model.feature_maps(x) if feature_maps is None else feature_maps
         w = model.net.linear.weight[target.to(a.device)]            # [B, K]
         m = torch.einsum("bk,bkhw->bhw", w.to(a.dtype), a)
         if relu:

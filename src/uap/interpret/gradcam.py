@@ -14,12 +14,13 @@ from ._maps import check_head, upsample
 
 @register("gradcam")
 def gradcam(model, x, target, *, create_graph: bool = False, relu: bool = True, upsample_to_input: bool = True,
-            **_) -> torch.Tensor:
+            feature_maps: torch.Tensor | None = None, **_) -> torch.Tensor:
     """Grad-CAM map of class `target` [B]; create_graph keeps the weights' own graph (double
-    backprop, with the eq. 15 surrogate when called inside smooth_relu_gradient())."""
+    backprop, with the eq. 15 surrogate when called inside smooth_relu_gradient()).
+    feature_maps: model.feature_maps(x) when the caller already has them (one forward for both)."""
     check_head(model)
     with torch.enable_grad():
-        a = model.feature_maps(x)
+        a = model.feature_maps(x) if feature_maps is None else feature_maps
         if not a.requires_grad:                      # frozen model and x without grad: maps only
             a = a.detach().requires_grad_(True)
         logits = model.logits_from_maps(a)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..interpret import get_interpreter
+from ..interpret import classify_and_explain, get_interpreter
 from ..interpret.smooth_relu import smooth_relu_gradient
 from ..metrics import as_float
 from ..threats import apply_perturbation
@@ -58,10 +58,12 @@ def train_jap(model, x: torch.Tensor, y: torch.Tensor, *, norm: str, zeta: float
             d = scale_to_norm(G(noise), norm, zeta)
             xa = apply_perturbation(xb, d)
             with smooth_relu_gradient(enabled=smooth_relu and lam > 0):
-                logits = model(xa)
+                if lam > 0:
+                    logits, adv_maps = classify_and_explain(model, xa, interpreter, **opts)
+                else:
+                    logits = model(xa)
                 l_cls = classifier_loss(logits, loss, labels, reduce=False)
-                l_int = interpretation_shift(interp(model, xa, logits.argmax(1).detach(), create_graph=True, **opts),
-                                             clean_maps, reduce=False) if lam > 0 else torch.zeros_like(l_cls)
+                l_int = interpretation_shift(adv_maps, clean_maps, reduce=False) if lam > 0 else torch.zeros_like(l_cls)
             total = joint_loss(l_cls, l_int, delta, lam).sum()
             opt.zero_grad(set_to_none=True)
             total.backward()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..interpret import get_interpreter
+from ..interpret import classify_and_explain, get_interpreter
 from ..interpret.smooth_relu import smooth_relu_gradient
 from ..metrics import as_float
 from ..threats import apply_perturbation
@@ -77,14 +77,14 @@ def train_juap(model, x: torch.Tensor, y: torch.Tensor, *, generator_arch: str, 
         d = scale_to_norm(G(noise), norm, zeta)[0]
         xa = apply_perturbation(x[idx], d)
         with smooth_relu_gradient(enabled=use_int and smooth_relu):
-            logits = model(xa)
-            l_cls = classifier_loss(logits, loss, labels[idx])
-            l_int = torch.zeros((), device=device)
-            if use_int:
-                adv_maps = interp(model, xa, logits.argmax(1).detach(), create_graph=True, **opts)
+            if use_int:   # CAM / Grad-CAM: logits and maps from one forward through the trunk
+                logits, adv_maps = classify_and_explain(model, xa, interpreter, **opts)
                 l_int = interpretation_shift(adv_maps, clean_maps[idx])
                 if interpreter == "rts" and encoder_weight > 0:   # the extra encoder term for RTS
                     l_int = l_int + encoder_weight * interpretation_shift(masker.encode(xa)[-1], clean_codes[idx])
+            else:
+                logits, l_int = model(xa), torch.zeros((), device=device)
+            l_cls = classifier_loss(logits, loss, labels[idx])
         total = joint_loss(l_cls, l_int, delta, lam if use_int else 0.0)
         opt.zero_grad(set_to_none=True)
         total.backward()
