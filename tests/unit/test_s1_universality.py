@@ -218,3 +218,10 @@ def test_config_errors_name_the_s1_key():
     with pytest.raises(ConfigError, match="interpolation.restricted"):
         validate_config({**base, "interpolation": {"restricted": ["species"]}})
     validate_config(base)                        # defaults naming absent models do not break a minimal config
+
+
+def test_seed_path_keeps_seed_zero_and_names_the_others():
+    from uap.s1.interpolation import seed_path
+    assert seed_path("r/models/random_K1.safetensors", 0) == "r/models/random_K1.safetensors"
+    assert seed_path("r/models/random_K1.safetensors", 2) == "r/models/random_K1.seed2.safetensors"
+    assert seed_path("c/interp_cyclic_K256.safetensors", 1) == "c/interp_cyclic_K256.seed1.safetensors"

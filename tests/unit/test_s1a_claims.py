@@ -188,3 +188,30 @@ def test_s1_universality_rows_both_verdicts_and_not_measured(tmp_path, cfg):
     assert rows[3]["ci_low"] < 45.0 < rows[3]["ci_high"] and rows[3]["n"] == 10000     # 70 − 25
     missing = s1_universality_rows(cfg, **_interp(tmp_path, budget=False))
     assert missing[1]["verdict"] == "not measured"
+
+
+def _interp_seeds(tmp_path, t1, half, k2, cyclic):
+    """An interpolation table with three training seeds per model (test_acc_by_seed)."""
+    def r(table, row, variant, K, accs):
+        return {"table": table, "row": row, "variant": variant, "K": K, "test_acc": sum(accs) / len(accs),
+                "test_acc_by_seed": ";".join(f"{a:.2f}" for a in accs), "seeds": len(accs), "size": 5000,
+                "trained_size": 4000, "construction_asr": 0.8, "chance": 10.0, "test_images": 10000}
+    rows = [r("Table 1", f"K={K}", f"random_K{K}", K, a) for K, a in zip((1, 2, 16), t1)]
+    rows += [r("Table 5", "eps, K=2", "random_K2", 2, k2), r("Table 5", "eps/2, K=1", "random_K1_half", 1, half),
+             r("A.3", "D_det-style (cyclic labels)", "cyclic_K256", 256, cyclic)]
+    return {"interpolation": _write(tmp_path, "interp_seeds", pd.DataFrame(rows)), "leakage": None}
+
+
+def test_interpolation_rows_take_their_intervals_over_training_seeds(tmp_path, cfg):
+    ok = s1_universality_rows(cfg, **_interp_seeds(tmp_path, t1=((60, 61, 62), (58, 57, 59), (45, 44, 46)),
+                                                    half=(63, 64, 62), k2=(58, 57, 59), cyclic=(13.2, 13.5, 12.9)))
+    assert [r["verdict"] for r in ok] == ["reproduced"] * 3
+    assert [r["seeds"] for r in ok] == [3, 3, 3]
+    assert ok[0]["ci_high"] == pytest.approx(-1.0) and "Spearman per seed -1.00/-1.00/-1.00" in ok[0]["ours"]
+    assert ok[1]["ci_low"] == pytest.approx(3.0, abs=0.2) and ok[1]["ci_high"] == pytest.approx(7.0, abs=0.2)
+    assert "over seeds" in ok[2]["criterion"] and ok[2]["ci_low"] == pytest.approx(2.9, abs=0.05)
+    # one seed in three goes the other way: each mean (or single test-image interval) would still pass
+    bad = s1_universality_rows(cfg, **_interp_seeds(tmp_path, t1=((60, 61, 40), (58, 57, 50), (45, 44, 55)),
+                                                     half=(63, 64, 20), k2=(58, 57, 59), cyclic=(13.2, 13.5, 11.0)))
+    assert [r["verdict"] for r in bad] == ["not reproduced"] * 3
+    assert bad[0]["ci_high"] > -0.5 and bad[1]["ci_low"] < -30 and bad[2]["ci_low"] < 2.0

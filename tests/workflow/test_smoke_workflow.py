@@ -252,6 +252,17 @@ def test_s1_interpolation_table(smoke_project):
     matched = t[t.table.isin(["Table 1", "Table 2"]) & t.test_acc.notna()]     # size-matched before training
     assert matched.trained_size.nunique() == 1 and (matched.trained_size == matched["size"].min()).all()
     assert (t[t.row.str.startswith("D_det")].trained_size == t[t.row.str.startswith("D_det")]["size"]).all()
+    trained = t[t.test_acc.notna()]                 # smoke: interpolation.train_seeds = 2, one model file per seed
+    assert (trained.seeds == 2).all()
+    for r in trained.itertuples():
+        accs = [float(a) for a in r.test_acc_by_seed.split(";")]
+        assert len(accs) == 2 and abs(sum(accs) / 2 - r.test_acc) < 0.01
+    models = smoke_project / R / "s1" / "interpolation" / "models"
+    w0, w1 = load_file(str(models / "random_K1.safetensors")), load_file(str(models / "random_K1.seed1.safetensors"))
+    assert w0.keys() == w1.keys() and any(not torch.equal(w0[k], w1[k]) for k in w0)   # another training seed
+    claims = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
+    seeded = claims[claims.claim.str.contains(r"\(Table 1\)|App. A.3\)")]
+    assert len(seeded) == 2 and (seeded.seeds == 2).all() and seeded.criterion.str.contains("over seeds").all()
     cyc = load_file(str(smoke_project / R / "s1" / "interpolation" / "cyclic_K16.safetensors"))
     assert torch.equal(cyc["y"], (cyc["y_orig"] + 1) % 10)                    # D_det-style labels
     cls = load_file(str(smoke_project / R / "s1" / "interpolation" / "class_K16.safetensors"))

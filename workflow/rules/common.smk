@@ -287,6 +287,7 @@ from uap.s1.interpolation import matched_variants as interp_matched  # noqa: E40
 
 INTERP = interp_variants(config)
 INTERP_MATCHED = interp_matched(config)
+INTERP_SEEDS = config["interpolation"]["train_seeds"]
 
 
 wildcard_constraints:

@@ -210,8 +210,19 @@ def table_layout(cfg: dict) -> list[dict]:
     return rows
 
 
-def table_row(layout: dict, dataset_meta: dict | None, model_meta: dict | None, dataset: str) -> dict:
-    """One row: construction statistics of the dataset, test accuracy of the fresh model trained on it."""
+def seed_path(path, s: int) -> str:
+    """Weights of training seed s (0-based) of an interpolation model: `path` itself for s = 0,
+    `<stem>.seed<s><suffix>` otherwise."""
+    from pathlib import Path
+    p = Path(path)
+    return str(p if s == 0 else p.with_name(f"{p.stem}.seed{s}{p.suffix}"))
+
+
+def table_row(layout: dict, dataset_meta: dict | None, model_meta: dict | None, dataset: str,
+              seed_metas: list[dict] | None = None) -> dict:
+    """One row: construction statistics of the dataset, test accuracy of the fresh model trained on it.
+    seed_metas: the sidecars of every training seed (seed 0 first); test_acc is then their mean and
+    test_acc_by_seed lists each (";"-separated, in seed order)."""
     from ..paper import s1_interpolation_reference
     row = {"table": layout["table"], "row": layout["row"], "variant": layout["variant"] or "",
            "K": parse_variant(layout["variant"])["K"] if layout["variant"] else None}
@@ -229,6 +240,10 @@ def table_row(layout: dict, dataset_meta: dict | None, model_meta: dict | None, 
                     "cramers_v": st["cramers_v"],
                     "test_acc": model_meta["metrics"]["test_acc"] * 100 if model_meta else nan,
                     "test_images": model_meta["metrics"].get("test_images") if model_meta else None, "note": ""})
+        accs = [m["metrics"]["test_acc"] * 100 for m in (seed_metas or ([model_meta] if model_meta else []))]
+        if accs:
+            row.update({"test_acc": sum(accs) / len(accs), "seeds": len(accs),
+                        "test_acc_by_seed": ";".join(f"{a:.2f}" for a in accs)})
     ref = s1_interpolation_reference(layout["table"], layout["row"])
     row["paper_test_acc"] = ref if ref is not None else nan
     return row

@@ -51,7 +51,7 @@ def cmd_interp_train(a, cfg):
     matched datasets (Tables 1, 2, 5), so that every row trains on the same number of images."""
     from ..artifacts import load_tensors, read_json
     from ..utils import generator
-    from .interpolation import size_matched
+    from .interpolation import seed_path, size_matched
     ic = cfg["interpolation"]
     device = _runtime(cfg)
     tensors, cmeta = load_tensors(a.dataset)
@@ -62,23 +62,32 @@ def cmd_interp_train(a, cfg):
         keep = size_matched(y, size, dmeta["num_classes"], generator(cfg["seed"] + 607))
         print(f"{cmeta['variant']}: size-matched {len(y)} -> {len(keep)} images (smallest of {len(a.match)})")
         x, y = x[keep], y[keep]
-    _fit_and_save(ic["model"], dmeta, x, y, test, ic["train"], seed=cfg["seed"], cfg=cfg,
-                  device=device, checkpoint=a.checkpoint, out=a.out, desc=cmeta["variant"],
-                  meta={"name": cmeta["variant"], "variant": cmeta["variant"], "norm": cmeta["norm"],
-                        "eps": cmeta["eps"], "dataset": dmeta["dataset"]})
+    for s in range(ic["train_seeds"]):     # the same data for every seed: only init, order and augmentation change
+        _fit_and_save(ic["model"], dmeta, x, y, test, ic["train"], seed=cfg["seed"] + s, cfg=cfg, device=device,
+                      checkpoint=seed_path(a.checkpoint, s) if a.checkpoint else None, out=seed_path(a.out, s),
+                      desc=cmeta["variant"] + (f" seed {s}" if s else ""),
+                      meta={"name": cmeta["variant"], "variant": cmeta["variant"], "norm": cmeta["norm"],
+                            "eps": cmeta["eps"], "dataset": dmeta["dataset"], "train_seed_index": s})
 
 
 def cmd_interp_table(a, cfg):
     """Tables 1, 2, 5 and the D_det-style row of App. A.3: sizes, construction ASR, test accuracy, paper values."""
     import pandas as pd
     from ..artifacts import read_json, write_csv
-    from .interpolation import table_layout, table_row
+    from .interpolation import seed_path, table_layout, table_row
     datasets = {read_json(Path(p).with_suffix(".json"))["variant"]: read_json(Path(p).with_suffix(".json"))
                 for p in a.datasets}
-    models = {read_json(Path(p).with_suffix(".json"))["variant"]: read_json(Path(p).with_suffix(".json"))
-              for p in a.models}
-    rows = [table_row(lay, datasets.get(lay["variant"]), models.get(lay["variant"]), cfg["data"]["dataset"])
-            for lay in table_layout(cfg)]
+    models = {read_json(Path(p).with_suffix(".json"))["variant"]: p for p in a.models}
+    seeds = cfg["interpolation"]["train_seeds"]
+
+    def metas(variant):      # sidecars of every training seed of a variant's model (seed 0 first)
+        return [read_json(Path(seed_path(models[variant], s)).with_suffix(".json")) for s in range(seeds)] \
+            if variant in models else None
+
+    rows = []
+    for lay in table_layout(cfg):
+        m = metas(lay["variant"])
+        rows.append(table_row(lay, datasets.get(lay["variant"]), m[0] if m else None, cfg["data"]["dataset"], m))
     df = pd.DataFrame(rows)
     write_csv(a.out, df)
     print(df.to_string(index=False))
