@@ -261,8 +261,9 @@ def test_s1_interpolation_table(smoke_project):
     w0, w1 = load_file(str(models / "random_K1.safetensors")), load_file(str(models / "random_K1.seed1.safetensors"))
     assert w0.keys() == w1.keys() and any(not torch.equal(w0[k], w1[k]) for k in w0)   # another training seed
     claims = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
-    seeded = claims[claims.claim.str.contains(r"\(Table 1\)|App. A.3\)")]
-    assert len(seeded) == 2 and (seeded.seeds == 2).all() and seeded.criterion.str.contains("over seeds").all()
+    cyclic = claims[claims.claim.str.contains(r"App. A.3\)")]                # Table 1 needs >= 3 K (smoke: 2)
+    assert len(cyclic) == 1 and cyclic.verdict.iloc[0] != "not measured"
+    assert cyclic.seeds.iloc[0] == 2 and "over seeds" in cyclic.criterion.iloc[0]
     cyc = load_file(str(smoke_project / R / "s1" / "interpolation" / "cyclic_K16.safetensors"))
     assert torch.equal(cyc["y"], (cyc["y_orig"] + 1) % 10)                    # D_det-style labels
     cls = load_file(str(smoke_project / R / "s1" / "interpolation" / "class_K16.safetensors"))
