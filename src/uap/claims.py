@@ -452,34 +452,29 @@ def s1_universality_rows(cfg: dict, interpolation: str | None, leakage: str | No
         by_seed = _accs_by_seed(it)
         crit = (f"Spearman(K, accuracy) <= {c['interp_k_spearman_max']:g} over >= 3 K, and the accuracy gap "
                 "(smallest − largest K) lower end > 0")
-        if len(t1) >= 3 and by_seed is not None:
-            accs = np.array([by_seed[v] for v in t1.variant])                    # [K, seeds]
-            rhos = [float(pd.Series(t1.K.values).corr(pd.Series(accs[:, s]), method="spearman"))
-                    for s in range(accs.shape[1])]
-            ci, gap_ci = seed_interval(rhos, level), seed_interval(accs[0] - accs[-1], level)
-            ok = judge(ci, "<=", c["interp_k_spearman_max"]) and judge(gap_ci, ">=", 1e-9)
-            means = ", ".join(f"K={int(k)}: {a.mean():.1f} % ({'/'.join(f'{x:.1f}' for x in a)})"
-                              for k, a in zip(t1.K, accs))
-            rows.append(row(S1, "generalisation from D_univ falls as the base set K grows (Table 1)",
-                            paper="Sec. 5.3, Table 1: 74.5 % (K=1) → 19.1 % (K=256), ImageNet-M10 ℓ2",
-                            ours=f"{means} (mean (per seed)); Spearman per seed {'/'.join(f'{r:.2f}' for r in rhos)}; "
-                                 f"gap (smallest − largest K) {_fmt_ci(gap_ci, 1)}",
-                            criterion=crit.replace("<= ", "upper end over seeds <= ").replace(
-                                "lower end > 0", "lower end over seeds > 0"),
-                            ok=ok, ci=ci, seeds=accs.shape[1],
-                            n=int(n_of(t1.iloc[0])) if n_of(t1.iloc[0]) and not pd.isna(n_of(t1.iloc[0])) else None))
-        elif len(t1) >= 3:
-            rho = float(t1.K.corr(t1.test_acc, method="spearman"))
+        size = lambda r: int(r.trained_size) if "trained_size" in r and not pd.isna(r.trained_size) else int(r["size"])  # noqa: E731
+        per = (lambda r: f" ({'/'.join(f'{x:.1f}' for x in by_seed[r.variant])} per seed)") if by_seed is not None \
+            else (lambda r: "")  # noqa: E731
+        if len(t1) >= 3:
             first, last = t1.iloc[0], t1.iloc[-1]
-            ci = accuracy_gap_ci(first.test_acc, n_of(first), last.test_acc, n_of(last), level)
-            ok_gap = judge(ci, ">=", 1e-9) if not math.isnan(ci[0]) else bool(first.test_acc > last.test_acc)
-            ok = bool(rho <= c["interp_k_spearman_max"] and ok_gap)
-            sizes = ", ".join(f"K={int(r.K)}: {r.test_acc:.1f} % (size {int(r.trained_size) if 'trained_size' in r and not pd.isna(r.trained_size) else int(r['size'])}, "
-                              f"ASR {r.construction_asr:.2f})" for _, r in t1.iterrows())
+            if by_seed is not None:          # Spearman and gap per training seed, interval over the seeds
+                accs = np.array([by_seed[v] for v in t1.variant])                # [K, seeds]
+                rhos = [float(pd.Series(t1.K.values).corr(pd.Series(a), method="spearman")) for a in accs.T]
+                ci, gap_ci, seeds = seed_interval(rhos, level), seed_interval(accs[0] - accs[-1], level), len(rhos)
+                ok = judge(ci, "<=", c["interp_k_spearman_max"]) and judge(gap_ci, ">=", 1e-9)
+                stat = f"Spearman per seed {'/'.join(f'{r:.2f}' for r in rhos)}"
+                crit = crit.replace("<= ", "upper end over seeds <= ").replace("lower end > 0", "lower end over seeds > 0")
+            else:                            # one model per K: the gap's interval over the test images
+                rho = float(t1.K.corr(t1.test_acc, method="spearman"))
+                ci = gap_ci = accuracy_gap_ci(first.test_acc, n_of(first), last.test_acc, n_of(last), level)
+                ok_gap = judge(ci, ">=", 1e-9) if not math.isnan(ci[0]) else bool(first.test_acc > last.test_acc)
+                ok, seeds, stat = bool(rho <= c["interp_k_spearman_max"] and ok_gap), 1, f"Spearman {rho:.2f}"
+            sizes = ", ".join(f"K={int(r.K)}: {r.test_acc:.1f} %{per(r)} (size {size(r)}, ASR {r.construction_asr:.2f})"
+                              for _, r in t1.iterrows())
             rows.append(row(S1, "generalisation from D_univ falls as the base set K grows (Table 1)",
                             paper="Sec. 5.3, Table 1: 74.5 % (K=1) → 19.1 % (K=256), ImageNet-M10 ℓ2",
-                            ours=f"{sizes}; Spearman {rho:.2f}; gap {first.test_acc - last.test_acc:.1f} {_fmt_ci(ci, 1)}",
-                            criterion=crit, ok=ok, ci=ci, seeds=1,
+                            ours=f"{sizes}; {stat}; gap {first.test_acc - last.test_acc:.1f} {_fmt_ci(gap_ci, 1)}",
+                            criterion=crit, ok=ok, ci=ci, seeds=seeds,
                             n=int(n_of(first)) if n_of(first) and not pd.isna(n_of(first)) else None))
         else:
             rows.append(not_measured(S1, "generalisation from D_univ falls as the base set K grows (Table 1)",
@@ -487,30 +482,21 @@ def s1_universality_rows(cfg: dict, interpolation: str | None, leakage: str | No
         t5 = it[it.table == "Table 5"].set_index("row")
         claim = "budget sharing does not explain K: K=1 at ε/2 (built like D_adv) beats K=2 at ε (Table 5)"
         crit = f"gap lower end >= {c['budget_half_over_k2_min_gap']:g} points"
-        if {"eps, K=2", "eps/2, K=1"} <= set(t5.index) and t5.test_acc.notna().all() and by_seed is not None:
+        if {"eps, K=2", "eps/2, K=1"} <= set(t5.index) and t5.test_acc.notna().all():
             h, k2 = t5.loc["eps/2, K=1"], t5.loc["eps, K=2"]
-            gaps = by_seed[h.variant] - by_seed[k2.variant]
-            ci = seed_interval(gaps, level)
-            size = lambda r: int(r.trained_size) if "trained_size" in r and not pd.isna(r.trained_size) else int(r["size"])  # noqa: E731
-            per = lambda v: "/".join(f"{x:.1f}" for x in by_seed[v])  # noqa: E731
-            rows.append(row(S1, claim, paper="App. A.4, Table 5: 76.6 % vs 57.1 % (ImageNet-M10, ε 3 vs 6)",
-                            ours=f"{h.test_acc:.1f} % ({per(h.variant)}) vs {k2.test_acc:.1f} % ({per(k2.variant)}), mean "
-                                 f"(per seed), trained on {size(h)} / {size(k2)} images; construction ASR "
-                                 f"{h.construction_asr:.2f} / {k2.construction_asr:.2f}; gap {gaps.mean():.1f} {_fmt_ci(ci, 1)}",
-                            criterion=crit.replace("lower end", "lower end over seeds"),
-                            ok=judge(ci, ">=", c["budget_half_over_k2_min_gap"]), ci=ci, seeds=len(gaps),
-                            n=int(n_of(h)) if n_of(h) and not pd.isna(n_of(h)) else None))
-        elif {"eps, K=2", "eps/2, K=1"} <= set(t5.index) and t5.test_acc.notna().all():
-            h, k2 = t5.loc["eps/2, K=1"], t5.loc["eps, K=2"]
-            ci = accuracy_gap_ci(h.test_acc, n_of(h), k2.test_acc, n_of(k2), level)
+            if by_seed is not None:
+                gaps = by_seed[h.variant] - by_seed[k2.variant]
+                ci, seeds = seed_interval(gaps, level), len(gaps)
+                crit = crit.replace("lower end", "lower end over seeds")
+            else:
+                ci, seeds = accuracy_gap_ci(h.test_acc, n_of(h), k2.test_acc, n_of(k2), level), 1
             ok = judge(ci, ">=", c["budget_half_over_k2_min_gap"]) if not math.isnan(ci[0]) else \
                 bool(h.test_acc - k2.test_acc >= c["budget_half_over_k2_min_gap"])
-            size = lambda r: int(r.trained_size) if "trained_size" in r and not pd.isna(r.trained_size) else int(r["size"])  # noqa: E731
             rows.append(row(S1, claim, paper="App. A.4, Table 5: 76.6 % vs 57.1 % (ImageNet-M10, ε 3 vs 6)",
-                            ours=f"{h.test_acc:.1f} % vs {k2.test_acc:.1f} % (trained on {size(h)} / {size(k2)} images; "
-                                 f"construction ASR {h.construction_asr:.2f} / {k2.construction_asr:.2f}); gap "
-                                 f"{h.test_acc - k2.test_acc:.1f} {_fmt_ci(ci, 1)}",
-                            criterion=crit, ok=ok, ci=ci, seeds=1,
+                            ours=f"{h.test_acc:.1f} %{per(h)} vs {k2.test_acc:.1f} %{per(k2)} (trained on "
+                                 f"{size(h)} / {size(k2)} images; construction ASR {h.construction_asr:.2f} / "
+                                 f"{k2.construction_asr:.2f}); gap {h.test_acc - k2.test_acc:.1f} {_fmt_ci(ci, 1)}",
+                            criterion=crit, ok=ok, ci=ci, seeds=seeds,
                             n=int(n_of(h)) if n_of(h) and not pd.isna(n_of(h)) else None))
         else:
             rows.append(not_measured(S1, claim, paper="App. A.4, Table 5: 76.6 % vs 57.1 %",
@@ -534,9 +520,8 @@ def s1_universality_rows(cfg: dict, interpolation: str | None, leakage: str | No
                 ci = (math.nan, math.nan)
             ok = judge(ci, ">=", c["cyclic_over_chance_min_gap"]) if not math.isnan(ci[0]) else \
                 bool(r.test_acc - chance >= c["cyclic_over_chance_min_gap"])
-            per = f" ({'/'.join(f'{x:.1f}' for x in by_seed[r.variant])} per seed)" if by_seed is not None else ""
             rows.append(row(S1, claim, paper="App. A.3: 19.1 % (chance 10 %), ImageNet-M10 ℓ∞",
-                            ours=f"{r.test_acc:.1f} %{per} (chance {chance:.0f} %); above chance {r.test_acc - chance:.1f} "
+                            ours=f"{r.test_acc:.1f} %{per(r)} (chance {chance:.0f} %); above chance {r.test_acc - chance:.1f} "
                                  f"{_fmt_ci(ci, 1)}", criterion=crit, ok=ok, ci=ci, seeds=seeds,
                             n=int(n) if n and not pd.isna(n) else None))
         else:

@@ -141,13 +141,12 @@ def train_classifier(
     threat = make_threat(adversarial["norm"], adversarial["eps"]) if adversarial else None
     xtr, ytr = x_train.to(device), y_train.to(device)
     n, bs = xtr.shape[0], tcfg["batch_size"]
+    onecycle, steps_per_epoch = tcfg.get("schedule", "step") == "onecycle", -(-n // bs)
     done = 0
     for epoch in range(start, tcfg["epochs"]):
         if stop_after is not None and done >= stop_after:
             break
         t0 = time.time()
-        onecycle = tcfg.get("schedule", "step") == "onecycle"
-        steps_per_epoch = -(-n // bs)
         lr = lr_at(epoch, tcfg["lr"], tcfg.get("lr_drops", []))
         for g in opt.param_groups:
             g["lr"] = lr

@@ -238,12 +238,10 @@ def table_row(layout: dict, dataset_meta: dict | None, model_meta: dict | None, 
                     "size": st["size"],
                     "trained_size": model_meta["metrics"]["train_size"] if model_meta else None,
                     "cramers_v": st["cramers_v"],
-                    "test_acc": model_meta["metrics"]["test_acc"] * 100 if model_meta else nan,
                     "test_images": model_meta["metrics"].get("test_images") if model_meta else None, "note": ""})
         accs = [m["metrics"]["test_acc"] * 100 for m in (seed_metas or ([model_meta] if model_meta else []))]
-        if accs:
-            row.update({"test_acc": sum(accs) / len(accs), "seeds": len(accs),
-                        "test_acc_by_seed": ";".join(f"{a:.2f}" for a in accs)})
+        row.update({"test_acc": sum(accs) / len(accs), "seeds": len(accs),
+                    "test_acc_by_seed": ";".join(f"{a:.2f}" for a in accs)} if accs else {"test_acc": nan})
     ref = s1_interpolation_reference(layout["table"], layout["row"])
     row["paper_test_acc"] = ref if ref is not None else nan
     return row
