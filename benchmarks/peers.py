@@ -14,9 +14,11 @@ adversarial-robustness-toolbox). Three comparisons, each with the same ε, steps
 
 Every adapter returns perturbations; one function (`score`) turns them into the success metric for
 all tools. Each timing: one warm-up call on a few images, then the median of 3 runs (1 run when the
-first one takes more than 60 s). ratio = their time / our time. `--precision bf16` runs every tool's
-attack (ours and the peers') inside the same `torch.autocast("cpu", bfloat16)` context, as the default
-profile runs ours; scoring is always fp32.
+first one takes more than 60 s). ratio = their time / our time. `--precision bf16` runs our PGD attacks
+inside `torch.autocast("cpu", bfloat16)`, as the default profile runs them (our DeepFool UAP stays fp32,
+as the package always runs it); `--peers-precision same` (default) runs each peer in the same
+precision as our attack it is compared with, `fp32` runs them as shipped. Scoring is always fp32. DeepFool UAP is also timed at
+batch_size 1 (`uap (batch 1)`): the original sequential algorithm, one image at a time at the latest v.
 """
 from __future__ import annotations
 
@@ -109,9 +111,15 @@ def art_universal(model, x, target: int, *, eps, passes, step_size=None, batch_s
     return torch.from_numpy(np.asarray(atk.noise))
 
 
-def ours_deepfool_uap(model, x, *, eps, passes, max_iter, overshoot, classes, seed=0):
+def ours_deepfool_uap(model, x, *, eps, passes, max_iter, overshoot, classes, seed=0, batch_size=16):
     return deepfool_uap(model, x, eps, p=2, delta=0.0, max_passes=passes, max_iter_df=max_iter,
-                        overshoot=overshoot, num_classes_considered=classes, generator=generator(seed)).delta
+                        overshoot=overshoot, num_classes_considered=classes, batch_size=batch_size,
+                        generator=generator(seed)).delta
+
+
+def ours_deepfool_uap_sequential(model, x, **kw):
+    """batch_size 1: the original algorithm, one image at a time at the latest v (as ART runs it)."""
+    return ours_deepfool_uap(model, x, **kw, batch_size=1)
 
 
 def art_deepfool_uap(model, x, *, eps, passes, max_iter, overshoot, classes, seed=0):
@@ -184,8 +192,13 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     """The three comparisons on `model` (eval mode) and test images x_all/y_all (disjoint slices per
     comparison, taken in order). Returns the table's rows (also written as CSV by `run`)."""
     eps, rows, at, prec = cfg["eps"], [], 0, cfg.get("precision", "fp32")
+    peer_prec = "same" if cfg.get("peers_precision", "same") == "same" else "fp32"
+
+    def precision_of(tool: str, comparison: str = "") -> str:
+        ours = "fp32" if comparison.startswith("DeepFool") else prec   # the package's DeepFool is always fp32
+        return ours if tool.startswith("uap") or peer_prec != "fp32" else "fp32"
     if prec != "fp32":          # ART turns logits into numpy arrays, which have no bfloat16
-        model = FloatLogits(model)
+        model = FloatLogits(model).eval()   # eval: an attack restores the mode it found (BN would use batch statistics)
 
     def take(k):
         nonlocal at
@@ -197,7 +210,7 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     def add(comparison, tool, seconds, runs, metric, value, images, setting):
         rows.append({"comparison": comparison, "tool": tool, "seconds": round(seconds, 3), "runs": runs,
                      "metric": metric, "value": round(value, 4), "images": images, "setting": setting,
-                     "model_test_acc": round(acc, 4), "precision": prec})
+                     "model_test_acc": round(acc, 4), "precision": precision_of(tool, comparison)})
 
     # 1. per-example targeted PGD ℓ2
     n, steps = cfg["pgd_images"], cfg["pgd_steps"]
@@ -206,7 +219,8 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     kw = {"eps": eps, "steps": steps, "step_size": eps / 3}
     setting = f"{steps} steps of ε/3, no random start"
     for tool, fn in (("uap", ours_pgd), ("torchattacks PGDL2", torchattacks_pgd)):
-        s, r, d = timed(lambda: fn(model, x, tgt, **kw), lambda: fn(model, x[:4], tgt[:4], **kw), prec)
+        s, r, d = timed(lambda: fn(model, x, tgt, **kw), lambda: fn(model, x[:4], tgt[:4], **kw),
+                        precision_of(tool))
         add("per-example targeted PGD l2", tool, s, r, "ASR", score(model, x, d, labels=y, target=tgt), n, setting)
 
     # 2. targeted universal PGD on a base set; success on the base set and on held-out images
@@ -217,7 +231,8 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     setting = (f"target {t}, {cfg['univ_passes']} passes, l2 step 2ε/3 (ours: minibatches of {cfg['univ_batch']}; "
                f"ART: one FGSM step of ε per image)")
     for tool, fn in (("uap", ours_universal), ("ART TargetedUniversalPerturbation", art_universal)):
-        s, r, d = timed(lambda: fn(model, xb, t, **kw), lambda: fn(model, xb[:4], t, **{**kw, "passes": 1}), prec)
+        s, r, d = timed(lambda: fn(model, xb, t, **kw), lambda: fn(model, xb[:4], t, **{**kw, "passes": 1}),
+                        precision_of(tool))
         d = flat_delta(d)
         add("targeted universal PGD l2", tool, s, r, "success (base set)", score(model, xb, d, labels=yb, target=t),
             n, setting)
@@ -232,8 +247,10 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     setting = (f"{cfg['df_passes']} passes, DeepFool max_iter {cfg['df_max_iter']}, overshoot {cfg['df_overshoot']}, "
                f"{cfg['df_classes']} classes")
     clean_d, clean_e = predict(model, xd), predict(model, xe)
-    for tool, fn in (("uap", ours_deepfool_uap), ("ART UniversalPerturbation(deepfool)", art_deepfool_uap)):
-        s, r, d = timed(lambda: fn(model, xd, **kw), lambda: fn(model, xd[:4], **{**kw, "passes": 1}), prec)
+    for tool, fn in (("uap", ours_deepfool_uap), ("uap (batch 1)", ours_deepfool_uap_sequential),
+                     ("ART UniversalPerturbation(deepfool)", art_deepfool_uap)):
+        s, r, d = timed(lambda: fn(model, xd, **kw), lambda: fn(model, xd[:4], **{**kw, "passes": 1}),
+                        precision_of(tool, "DeepFool"))
         d = flat_delta(d)
         add("DeepFool UAP l2", tool, s, r, "fooling rate (images used)", score(model, xd, d, labels=yd, clean=clean_d),
             n, setting)
@@ -262,10 +279,11 @@ def run(cfg: dict, out: Path, seed: int = 0) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| comparison | tool | time (s) | runs | metric | value | their time / ours |", "|---|---|---|---|---|---|---|"]
+    lines = ["| comparison | tool | precision | time (s) | runs | metric | value | their time / ours |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['comparison']} | {r['tool']} | {r['seconds']:.2f} | {r['runs']} | {r['metric']} | "
-                     f"{r['value']:.3f} | {r['time_ratio']:.1f}× |")
+        lines.append(f"| {r['comparison']} | {r['tool']} | {r['precision']} | {r['seconds']:.2f} | {r['runs']} | "
+                     f"{r['metric']} | {r['value']:.3f} | {r['time_ratio']:.1f}× |")
     return "\n".join(lines)
 
 
@@ -275,7 +293,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes (a check that it runs, not a measurement)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
-                    help="autocast of every tool's attack (the same context for all); scoring stays fp32")
+                    help="autocast of our attacks (and of the peers' with --peers-precision same); scoring stays fp32")
+    ap.add_argument("--peers-precision", choices=["same", "fp32"], default="same",
+                    help="same: the peers run inside the same autocast as ours; fp32: the peers as shipped")
     a = ap.parse_args(argv)
     try:
         import art  # noqa: F401
@@ -284,7 +304,7 @@ def main(argv=None) -> int:
         print(f"benchmarks/peers.py: {exc.name} is not installed; pip install -e '.[bench]'", file=sys.stderr)
         return 2
     os.environ.setdefault("UAP_NO_PROGRESS", "1")      # no progress bars in the timed loops (the peers have none)
-    cfg = {**(QUICK if a.quick else FULL), "precision": a.precision}
+    cfg = {**(QUICK if a.quick else FULL), "precision": a.precision, "peers_precision": a.peers_precision}
     t0 = time.perf_counter()
     rows = run(cfg, a.out, a.seed)
     print(table(rows))

@@ -89,10 +89,23 @@ def test_compare_scores_every_row_with_the_shared_metric(peers, model, monkeypat
            "df_overshoot": 0.02, "df_classes": 10}
     x = _x(16, 3)
     rows = peers.compare(model, x, torch.arange(16) % 10, cfg)
-    assert len(calls) == len(rows) == 10
+    assert len(calls) == len(rows) == 12
     assert sum(calls) == 6                                            # 2 PGD rows + 4 universal PGD rows targeted
     tools = {r["tool"] for r in rows}
-    assert {"uap", "torchattacks PGDL2", "ART TargetedUniversalPerturbation",
+    assert {"uap", "torchattacks PGDL2", "ART TargetedUniversalPerturbation", "uap (batch 1)",
             "ART UniversalPerturbation(deepfool)"} == tools
     assert all(r["time_ratio"] == 1.0 for r in rows if r["tool"] == "uap")
     assert all(r["runs"] == 1 and r["seconds"] > 0 for r in rows)
+    assert {r["precision"] for r in rows} == {"fp32"}
+
+
+def test_peers_precision_fp32_keeps_the_peers_as_shipped_and_deepfool_fp32(peers, model, monkeypatch):
+    monkeypatch.setattr(peers, "SINGLE_RUN_AFTER_S", 0.0)
+    cfg = {"eps": EPS, "pgd_images": 4, "pgd_steps": 1, "univ_images": 4, "univ_passes": 1, "univ_batch": 2,
+           "univ_target": 1, "eval_images": 4, "df_images": 4, "df_passes": 1, "df_max_iter": 2,
+           "df_overshoot": 0.02, "df_classes": 3, "precision": "bf16", "peers_precision": "fp32"}
+    rows = peers.compare(model, _x(16, 3), torch.arange(16) % 10, cfg)
+    prec = {(r["comparison"].split()[0], r["tool"]): r["precision"] for r in rows}
+    assert prec[("per-example", "uap")] == prec[("targeted", "uap")] == "bf16"
+    assert prec[("per-example", "torchattacks PGDL2")] == prec[("targeted", "ART TargetedUniversalPerturbation")] == "fp32"
+    assert {p for (c, _), p in prec.items() if c == "DeepFool"} == {"fp32"}

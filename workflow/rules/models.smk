@@ -9,6 +9,7 @@ rule train_model:
         f"{R}/logs/train_model/{{model}}.log",
     benchmark:
         f"{R}/benchmarks/train_model/{{model}}.tsv"
+    priority: 20
     conda:
         "../envs/uap.yaml"
     threads: HEAVY_THREADS

@@ -11,6 +11,7 @@ rule s3_rts:
         f"{R}/logs/s3_rts/{{model}}.log",
     benchmark:
         f"{R}/benchmarks/s3_rts/{{model}}.tsv"
+    priority: 10
     conda:
         "../envs/uap.yaml"
     threads: HEAVY_THREADS
@@ -37,6 +38,7 @@ rule s3_juap:
         f"{R}/logs/s3_juap/{{model}}_{{norm}}.log",
     benchmark:
         f"{R}/benchmarks/s3_juap/{{model}}_{{norm}}.tsv"
+    priority: 10
     conda:
         "../envs/uap.yaml"
     threads: HEAVY_THREADS
