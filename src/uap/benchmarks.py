@@ -3,8 +3,8 @@
     python -m uap.benchmarks results/default [--compare results_old/default] [--csv out.csv] [--markdown]
 
 Prints one row per rule (jobs, summed and largest wall time, summed CPU time, peak memory) and the
-totals. With --compare, per rule: summed wall time before (the older run) and after, the speed-up and
-the peak memory after (rules present in one run only show as blank on the other side). The sum
+totals. With --compare, per rule: summed wall time before (the older run) and after, the speed-up,
+summed CPU time before and after, and the peak memory after (rules present in one run only show as blank on the other side). The sum
 of wall times is what the run costs on one job slot; with several cores Snakemake overlaps jobs, so the
 elapsed time of a run lies between the largest job and this sum.
 """
@@ -51,18 +51,21 @@ def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """Per rule (union of both runs): summed wall s before/after, speed-up (before / after), peak RSS after.
-    A last row `total` sums the wall times of rules present in both runs (speed-up over those) and
-    takes the largest peak."""
+    """Per rule (union of both runs): summed wall s before/after, speed-up (before / after), summed CPU s
+    before/after, peak RSS after. A last row `total` sums the times of rules present in both runs
+    (speed-up over those) and takes the largest peak. Job wall times only add up to a run's elapsed
+    time when one job runs at a time; with jobs side by side, CPU time is the comparable cost."""
     t = pd.DataFrame({"before_s": before["wall_s"], "after_s": after["wall_s"]})
     t["speedup"] = t["before_s"] / t["after_s"]
+    t["cpu_before_s"], t["cpu_after_s"] = before["cpu_s"], after["cpu_s"]
     t["peak_rss_mb"] = after["peak_rss_mb"]
     both = t.dropna(subset=["before_s", "after_s"])
     t = t.sort_values("before_s", ascending=False, na_position="last")
     t.loc["total (rules in both)"] = [both["before_s"].sum(), both["after_s"].sum(),
-                                      both["before_s"].sum() / both["after_s"].sum(), t["peak_rss_mb"].max()]
+                                      both["before_s"].sum() / both["after_s"].sum(), both["cpu_before_s"].sum(),
+                                      both["cpu_after_s"].sum(), t["peak_rss_mb"].max()]
     t.index.name = "rule"
-    return t.round({"before_s": 1, "after_s": 1, "speedup": 2, "peak_rss_mb": 0})
+    return t.round({"before_s": 1, "after_s": 1, "speedup": 2, "cpu_before_s": 1, "cpu_after_s": 1, "peak_rss_mb": 0})
 
 
 def markdown(table: pd.DataFrame) -> str:

@@ -40,6 +40,7 @@ def test_compare_reports_speedup_and_peak_memory(tmp_path, capsys):
     t = pd.read_csv(tmp_path / "cmp.csv").set_index("rule")
     assert t.loc["train_model", "speedup"] == pytest.approx(3.0)
     assert t.loc["train_model", "peak_rss_mb"] == pytest.approx(100.0)
+    assert (t.loc["train_model", "cpu_before_s"], t.loc["train_model", "cpu_after_s"]) == (30.0, 10.0)
     assert pd.isna(t.loc["only_before", "after_s"]) and pd.isna(t.loc["only_after", "before_s"])
     assert t.loc["total (rules in both)", "before_s"] == pytest.approx(30.0)   # rules in one run only are left out
     assert main([str(new), "--compare", str(tmp_path / "nope")]) == 2
