@@ -17,8 +17,9 @@ all tools. Each timing: one warm-up call on a few images, then the median of 3 r
 first one takes more than 60 s). ratio = their time / our time. `--precision bf16` runs our PGD attacks
 inside `torch.autocast("cpu", bfloat16)`, as the default profile runs them (our DeepFool UAP stays fp32,
 as the package always runs it); `--peers-precision same` (default) runs each peer in the same
-precision as our attack it is compared with, `fp32` runs them as shipped. Scoring is always fp32. DeepFool UAP is also timed at
-batch_size 1 (`uap (batch 1)`): the original sequential algorithm, one image at a time at the latest v.
+precision as our attack it is compared with, `fp32` runs them as shipped. Scoring is always fp32.
+DeepFool UAP is also timed at batch_size 1 (`uap (batch 1)`): the original sequential algorithm, one
+image at a time at the latest v.
 """
 from __future__ import annotations
 
@@ -183,6 +184,7 @@ class FloatLogits(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
+        self.train(model.training)    # the wrapped model's mode (an attack restores the mode it finds)
 
     def forward(self, x):
         return self.model(x).float()
@@ -192,13 +194,14 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     """The three comparisons on `model` (eval mode) and test images x_all/y_all (disjoint slices per
     comparison, taken in order). Returns the table's rows (also written as CSV by `run`)."""
     eps, rows, at, prec = cfg["eps"], [], 0, cfg.get("precision", "fp32")
-    peer_prec = "same" if cfg.get("peers_precision", "same") == "same" else "fp32"
+    peers_as_shipped = cfg.get("peers_precision", "same") == "fp32"
 
     def precision_of(tool: str, comparison: str = "") -> str:
-        ours = "fp32" if comparison.startswith("DeepFool") else prec   # the package's DeepFool is always fp32
-        return ours if tool.startswith("uap") or peer_prec != "fp32" else "fp32"
+        if peers_as_shipped and not tool.startswith("uap"):
+            return "fp32"
+        return "fp32" if comparison.startswith("DeepFool") else prec   # the package's DeepFool is always fp32
     if prec != "fp32":          # ART turns logits into numpy arrays, which have no bfloat16
-        model = FloatLogits(model).eval()   # eval: an attack restores the mode it found (BN would use batch statistics)
+        model = FloatLogits(model)
 
     def take(k):
         nonlocal at

@@ -4,9 +4,9 @@
 
 Prints one row per rule (jobs, summed and largest wall time, summed CPU time, peak memory) and the
 totals. With --compare, per rule: summed wall time before (the older run) and after, the speed-up,
-summed CPU time before and after, and the peak memory after (rules present in one run only show as blank on the other side). The sum
-of wall times is what the run costs on one job slot; with several cores Snakemake overlaps jobs, so the
-elapsed time of a run lies between the largest job and this sum.
+summed CPU time before and after, and the peak memory after (rules present in one run only show as
+blank on the other side). The sum of wall times is what the run costs on one job slot; with several
+cores Snakemake overlaps jobs, so the elapsed time of a run lies between the largest job and this sum.
 """
 from __future__ import annotations
 
