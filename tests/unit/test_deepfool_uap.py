@@ -102,3 +102,23 @@ def test_uap_validates_arguments():
             deepfool_uap(m, x, 0.1, **kw)
     with pytest.raises(ValueError, match="xi"):
         deepfool_uap(m, x, 0.0)
+
+
+def test_uap_folds_in_only_the_part_of_a_step_that_moves_the_image():
+    """DeepFool's step on a black pixel may point below 0, where clipping undoes it: the increment folded
+    into v is the change of the clipped image, so no budget goes to pixels the image cannot move."""
+    m = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    x = torch.zeros(1, 1, 4, 4)
+    x[..., 2:] = 0.5                                   # left half black, right half grey
+    with torch.no_grad():
+        m[1].weight.zero_()
+        m[1].weight[1, :].view(4, 4)[:, :2] = -1.0     # class 1 grows as the black half darkens (it cannot)
+        m[1].weight[1, :].view(4, 4)[:, 2:] = 1.0      # ... or as the grey half brightens
+        m[1].bias.copy_(torch.tensor([5.0, 0.0]))      # class 1 logit 4 < class 0 logit 5
+    assert m(x).argmax(1).item() == 0
+    res = deepfool_uap(m, x, 100.0, p="l2", delta=0.0, max_passes=1, batch_size=1)
+    v = res.delta
+    assert res.updates == 1
+    assert m(torch.clamp(x + v, 0, 1)).argmax(1).item() == 1
+    assert torch.equal(v[..., :2], torch.zeros_like(v[..., :2]))   # nothing spent on the black half
+    assert ((x[0] + v) >= 0).all() and ((x[0] + v) <= 1).all()

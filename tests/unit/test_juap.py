@@ -282,3 +282,26 @@ def test_universal_runs_repeat_generator_seeds_on_the_main_norm_only(net):
     vs.to_csv(path, index=False)
     rows = s3_rows(cfg, path)
     assert all(r["seeds"] == 2 and r["ci_low"] <= r["ci_high"] for r in rows[:3])
+
+
+def test_generator_runs_do_not_depend_on_how_many_passes_the_baseline_takes(net):
+    """The DeepFool UAP baseline draws from a copy of the random stream: changing its passes leaves every
+    generative UAP / JUAP run of run_universal unchanged (and changes the baseline's own row only)."""
+    from uap.config import load_config
+    from uap.juap.experiments import run_universal
+    cfg = load_config("config/smoke.yaml")
+    s3 = {**cfg["s3"], "interpreters": ["cam"], "generators": ["resnet"], "seeds": 1, "norms": {"l2": 1.0},
+          "generator": {"width": 4, "blocks": 1, "steps": 2, "batch_size": 8, "lr": 1e-3}}
+    x, y = torch.rand(16, 1, 16, 16), torch.randint(0, 4, (16,))
+    deltas = []
+    for passes in (1, 3):
+        u = {**cfg["s3"]["uap"], "images": 8, "num_classes": 2, "max_iter": 2, "batch_size": 4, "delta": 0.0,
+             "max_passes": passes}
+        torch.manual_seed(0)                          # generator weights come from the global stream, as in a job
+        _, tensors, names = run_universal(net, x, y, x[:8], {**s3, "uap": u}, norm="l2", masker=None,
+                                          gen=generator(0), device="cpu", n_panel=2)
+        deltas.append(dict(zip(names, tensors["delta"])))
+    assert set(deltas[0]) == set(deltas[1]) and "UAP" in deltas[0]
+    for name in deltas[0]:
+        if name != "UAP":
+            assert torch.equal(deltas[0][name], deltas[1][name]), name

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from .conftest import BIN, make_project, run
+from .conftest import local_env, make_project, run
 
 REPO = Path(__file__).resolve().parents[2]
 TARGET = "results/kr/models/natural.safetensors"
@@ -27,17 +27,13 @@ def _config() -> dict:
     return cfg
 
 
-def _env():
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "UAP_NO_PROGRESS": "1"}
-
-
 def test_killed_snakemake_resumes_training_from_its_checkpoint(tmp_path):
     proj = make_project(tmp_path / "proj")
     (proj / "config.yaml").write_text(yaml.safe_dump(_config()))
     snake = ["snakemake", TARGET, "--cores", "1"]
     ckpt_meta = proj / "results/kr/checkpoints/natural.json"
     out = open(tmp_path / "snakemake.log", "w")
-    proc = subprocess.Popen(snake, cwd=proj, env=_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(snake, cwd=proj, env=local_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     t0 = time.time()
     while True:
         assert proc.poll() is None, (tmp_path / "snakemake.log").read_text()[-3000:]

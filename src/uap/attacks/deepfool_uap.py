@@ -3,8 +3,10 @@
 Passes over the data (in a fresh random order each pass). Every image that the current universal
 perturbation v does not fool yet (its prediction on clip(x+v) equals the model's *clean* prediction)
 gets a minimal DeepFool increment Δv that sends x+v across the nearest (linearised) decision
-boundary, and v ← Proj_{p,ξ}(v + Δv) (projection onto the ℓp ball of radius ξ). The loop stops
-once the fooling rate on the data reaches 1 − δ, or after `max_passes` passes.
+boundary, and v ← Proj_{p,ξ}(v + Δv) (projection onto the ℓp ball of radius ξ). Δv is the change
+DeepFool made to the clipped image, clip(x' + r) − x' with x' = clip(x+v): the part of DeepFool's
+step r that clipping undoes (pixels already at 0 or 1) moves nothing and is left out of v. The loop
+stops once the fooling rate on the data reaches 1 − δ, or after `max_passes` passes.
 
 Batching: the not-yet-fooled images are taken `batch_size` at a time; the DeepFool increments of a
 minibatch are computed in one batched computation at the current v, then folded into v one by one
@@ -151,8 +153,13 @@ def deepfool_uap(model: nn.Module, x: Tensor, xi: float, *, delta: float = 0.2, 
                     continue
                 xb, cb = xb[~fooled], cb[~fooled]
                 # increments at the current v, one batched DeepFool on clip(x + v)
-                r, _ = deepfool_batch(model, apply_perturbation(xb, v), overshoot=overshoot,
+                xv = apply_perturbation(xb, v)
+                r, _ = deepfool_batch(model, xv, overshoot=overshoot,
                                       num_classes_considered=num_classes_considered, max_iter=max_iter_df)
+                # the increment is what moved the image: DeepFool's step also pushes saturated pixels
+                # (black background, white) out of [0,1], where clipping undoes it; folded into v as is,
+                # that part would only spend v's budget
+                r = apply_perturbation(xv, r) - xv
                 calls += xb.shape[0]
                 pending = torch.ones(xb.shape[0], dtype=torch.bool, device=device)
                 for i in range(xb.shape[0]):

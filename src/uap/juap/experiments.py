@@ -74,10 +74,14 @@ def run_universal(model, xtr, ytr, xev, s3: dict, *, norm: str, masker, gen, dev
 
     u = s3["uap"]
     t0 = time.time()
+    # the baseline draws from a copy of the stream, so the generator runs below get the same random
+    # numbers however many passes it takes
+    uap_gen = torch.Generator(device=gen.device)
+    uap_gen.set_state(gen.get_state())
     res = deepfool_uap(model, xtr[:u["images"]], s3["norms"][norm], delta=u["delta"],
                        p=math.inf if norm == "linf" else 2, max_iter_df=u["max_iter"], overshoot=u["overshoot"],
                        max_passes=u["max_passes"], num_classes_considered=u["num_classes"],
-                       batch_size=u["batch_size"], generator=gen, device=device)
+                       batch_size=u["batch_size"], generator=uap_gen, device=device)
     record("UAP", "UAP", "-", "-", res.delta, time.time() - t0)
     seeds = s3["seeds"] if norm == s3["main_norm"] else 1
     for seed in range(seeds):           # each seed: the next generator initialisation, noise and minibatches
