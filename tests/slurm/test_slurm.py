@@ -7,10 +7,16 @@ import subprocess
 
 import pytest
 
-from ..workflow.conftest import REPO, make_project, run
+from ..workflow.conftest import REPO, make_project
+from ..workflow.conftest import run as _run
 
 pytestmark = pytest.mark.slurm
 PROFILE = "workflow/profiles/slurm"
+
+
+def run(*args, **kw) -> subprocess.CompletedProcess:
+    """conftest.run with the real SLURM configuration (local runs get SLURM_CONF=/dev/null)."""
+    return _run(*args, slurm=True, **kw)
 
 
 def _have_slurm() -> bool:
