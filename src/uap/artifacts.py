@@ -16,6 +16,7 @@ import json
 import math
 import os
 import platform
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -203,6 +204,23 @@ def code_version() -> str:
 _VERSIONS: dict[str, str] | None = None
 
 
+def _torchvision_version() -> str | None:
+    """torchvision's `__version__` read from its version.py, without importing it: `import torchvision`
+    pulls in torch._dynamo (1.7 s on this machine, in every job that writes an artifact). The installed
+    distribution's metadata is no substitute: it drops the local build tag (0.29.1 vs 0.29.1+cu130)."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec("torchvision")
+    except (ImportError, ValueError):  # pragma: no cover
+        return None
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        f = Path(loc) / "version.py"
+        m = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", f.read_text(), re.M) if f.is_file() else None
+        if m:
+            return m.group(1)
+    return None
+
+
 def versions() -> dict[str, str]:
     global _VERSIONS
     if _VERSIONS is None:
@@ -210,11 +228,9 @@ def versions() -> dict[str, str]:
         import safetensors
         v = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
              "safetensors": safetensors.__version__, "code": code_version()}
-        try:
-            import torchvision
-            v["torchvision"] = torchvision.__version__
-        except Exception:  # pragma: no cover
-            pass
+        tv = _torchvision_version()
+        if tv:
+            v["torchvision"] = tv
         _VERSIONS = v
     from .utils import describe_device
     return {**_VERSIONS, **describe_device()}  # device (+ GPU name) of this process, torch.version.cuda

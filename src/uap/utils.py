@@ -107,8 +107,23 @@ def setup_runtime(seed: int, threads: int | None = None, deterministic: bool = T
     if threads:
         torch.set_num_threads(int(threads))
     if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        deterministic_kernels()
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def deterministic_kernels() -> None:
+    """`torch.use_deterministic_algorithms(True, warn_only=True)` without its `import torch._inductor`,
+    which loads torch._dynamo and triton (2-4 s in every process on this machine). Inductor's own
+    flag matters only to torch.compile, which this package does not use; it is set too when inductor
+    is already loaded."""
+    inductor = sys.modules.get("torch._inductor.config")
+    if inductor is not None:
+        inductor.deterministic = True
+    set_flag = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if set_flag is None:  # pragma: no cover - a torch without the private setter
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        set_flag(True, warn_only=True)
 
 
 def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
