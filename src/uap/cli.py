@@ -669,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
     from .artifacts import transaction
     from .config import load_config
     from .errors import UapError
-    from .utils import apply_execution_env
+    from .execution import apply_execution_env
     global _THREADS
     args = build_parser().parse_args(argv)
     _THREADS = args.threads

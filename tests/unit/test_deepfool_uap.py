@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from helpers_uap import tiny_resnet
-from uap.attacks.deepfool_uap import candidate_gradients, deepfool_batch, deepfool_uap, fooling_rate
+from uap.attacks.deepfool_uap import deepfool_batch, deepfool_uap, fooling_rate
 from uap.metrics import predict
 from uap.threats import make_threat
 
@@ -31,23 +31,6 @@ def test_fooling_rate_against_clean_predictions():
     assert math.isnan(fooling_rate(torch.tensor([]), torch.tensor([])))
     with pytest.raises(ValueError, match="shape"):
         fooling_rate(clean, clean[:3])
-
-
-def test_candidate_gradients_match_one_backward_pass_per_class():
-    """The stacked-copies gradients are each image's own class gradients (batch-norm in eval mode:
-    images do not interact), column j for class cand[i, j]."""
-    model = tiny_resnet(num_classes=10, image_size=12, logit_scale=10.0).double().eval()
-    x = torch.rand(5, 1, 12, 12, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    cand = torch.stack([torch.randperm(10, generator=torch.Generator().manual_seed(i))[:4] for i in range(5)])
-    logits, grads = candidate_gradients(model, x, cand)
-    xa = x.clone().requires_grad_(True)
-    ref_logits = model(xa)
-    assert torch.allclose(logits, ref_logits, rtol=0, atol=1e-12)
-    assert grads.shape == (5, 4, 1, 12, 12)
-    for j in range(4):
-        (ref,) = torch.autograd.grad(ref_logits.gather(1, cand[:, j:j + 1]).sum(), xa, retain_graph=True)
-        assert torch.allclose(grads[:, j], ref, rtol=0, atol=1e-12), j
-    assert not torch.equal(grads[:, 0], grads[:, 1])
 
 
 def test_deepfool_batch_is_exact_on_a_binary_linear_classifier():

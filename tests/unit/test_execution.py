@@ -104,3 +104,19 @@ def test_cpu_bf16_autocast_runs_convolutions_in_bf16_and_keeps_gradients_fp32():
     for precision in ("fp32", "fp16"):                    # fp16 on the CPU runs fp32 (documented)
         with utils.autocast(torch.device("cpu"), precision):
             assert conv(x).dtype == torch.float32
+
+
+def test_a_job_starts_without_torchs_compiler_stack_and_keeps_deterministic_kernels():
+    """setup_runtime asks for deterministic kernels (warn-only) and the sidecar records torchvision's
+    version, neither by importing torch._inductor / torchvision (each pulls in torch._dynamo: 2-4 s
+    at the start of every job on this machine)."""
+    import subprocess
+    import sys
+    code = ("import sys, torch\nfrom uap.utils import setup_runtime\nfrom uap.artifacts import versions\n"
+            "setup_runtime(0)\nv = versions()\n"
+            "assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()\n"
+            "loaded = sorted(m for m in ('torch._dynamo', 'torch._inductor', 'torchvision') if m in sys.modules)\n"
+            "assert not loaded, loaded\n"
+            "import torchvision\nassert v['torchvision'] == torchvision.__version__, (v, torchvision.__version__)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -42,3 +42,21 @@ def test_group_parser_rejects_a_pin_outside_a_group():
     import pytest
     with pytest.raises(ValueError, match="outside"):
         _make_envs().requirement_groups("torch==1\n# [runtime]\nnumpy==2\n")
+
+
+def test_the_workflow_builds_its_dag_without_importing_torch():
+    """What the Snakefile imports from the package stays light: torch (2 s here) would be imported at
+    every `snakemake` start, `-n` and `--lint` included."""
+    import re
+    import subprocess
+    import sys
+    text = "".join(p.read_text() for p in [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").glob("*.smk"))])
+    modules = sorted(set(re.findall(r"^\s*(?:from|import) (uap[\w.]*)", text, re.M)))
+    assert "uap.config" in modules
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + \
+        "from uap.config import load_config\nload_config(sys.argv[1])\n" + \
+        "heavy = sorted(m for m in ('torch', 'torchvision', 'numpy', 'pandas') if m in sys.modules)\n" + \
+        "assert not heavy, heavy\n"
+    r = subprocess.run([sys.executable, "-c", code, str(ROOT / "config.yaml")], capture_output=True, text=True,
+                       env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -8,7 +8,7 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 from uap.config import validate_config  # noqa: E402
 from uap.grid import grid_points  # noqa: E402
-from uap.utils import execution_env  # noqa: E402
+from uap.execution import execution_env  # noqa: E402
 
 _validated = validate_config(config)  # raises ConfigError naming the bad key
 config.clear()
@@ -281,9 +281,9 @@ def final_targets():
 
 
 # ---- S1 interpolation / leakage / diversity / dynamics (workflow/rules/s1_universality.smk) ----
-from uap.s1.interpolation import WILDCARD as INTERP_WILDCARD  # noqa: E402
-from uap.s1.interpolation import variants as interp_variants  # noqa: E402
-from uap.s1.interpolation import matched_variants as interp_matched  # noqa: E402
+from uap.s1.variants import WILDCARD as INTERP_WILDCARD  # noqa: E402
+from uap.s1.variants import variants as interp_variants  # noqa: E402
+from uap.s1.variants import matched_variants as interp_matched  # noqa: E402
 
 INTERP = interp_variants(config)
 INTERP_MATCHED = interp_matched(config)

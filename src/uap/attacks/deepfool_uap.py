@@ -24,7 +24,7 @@ from torch import nn
 from ..metrics import as_float, fooling_rate, predict
 from ..threats import apply_perturbation, make_threat
 
-__all__ = ["DeepFoolUAPResult", "candidate_gradients", "deepfool_batch", "deepfool_uap", "fooling_rate"]
+__all__ = ["DeepFoolUAPResult", "deepfool_batch", "deepfool_uap", "fooling_rate"]
 
 Tensor = torch.Tensor
 
@@ -42,21 +42,6 @@ def _norm_name(p) -> str:
         if math.isinf(p) and p > 0:
             return "linf"
     raise ValueError(f"p must be 2 or inf ('l2'/'linf'), got {p!r}")
-
-
-def candidate_gradients(model: nn.Module, x: Tensor, cand: Tensor) -> tuple[Tensor, Tensor]:
-    """Logits at x ([b, C]) and, for every image i and column j of cand ([b, k] class indices), the
-    gradient of logit cand[i, j] with respect to x_i ([b, k, ...]).
-
-    One forward and one backward pass over k stacked copies of the batch (copy j back-propagates
-    class cand[:, j]) instead of k backward passes through one graph: the same numbers (images are
-    independent in eval mode), 1.4-2x faster on a CPU, where small batches are overhead-bound."""
-    k, b = cand.shape[1], x.shape[0]
-    xr = x.detach()[None].expand(k, *x.shape).reshape(k * b, *x.shape[1:]).requires_grad_(True)
-    logits = model(xr).view(k, b, -1)
-    picked = logits.gather(2, cand.t()[:, :, None])       # [k, b, 1]: copy j, class cand[:, j]
-    (grads,) = torch.autograd.grad(picked.sum(), xr)
-    return logits[0].detach(), grads.view(k, b, *x.shape[1:]).transpose(0, 1)
 
 
 def deepfool_batch(model: nn.Module, x: Tensor, *, num_classes_considered: int = 10,
@@ -78,15 +63,20 @@ def deepfool_batch(model: nn.Module, x: Tensor, *, num_classes_considered: int =
     if k < 2:
         return r_tot, torch.zeros(B, dtype=torch.bool, device=x.device)
     for _ in range(max_iter):
-        xa = apply_perturbation(x[active], (1 + overshoot) * r_tot[active])
-        logits, grads = candidate_gradients(model, xa, cand[active])   # [b, C], [b, k, ...]
+        xa = apply_perturbation(x[active], (1 + overshoot) * r_tot[active]).requires_grad_(True)
+        logits = model(xa)
         still = logits.argmax(1) == label[active]
         if not still.any():
             active[active.clone()] = False
             break
         g = logits.gather(1, cand[active])                # [b, k]
+        grads = []
+        for j in range(k):
+            (gj,) = torch.autograd.grad(g[:, j].sum(), xa, retain_graph=j < k - 1)
+            grads.append(gj)
+        grads = torch.stack(grads, 1)                     # [b, k, ...]
         w = grads[:, 1:] - grads[:, :1]                   # [b, k-1, ...]
-        fdiff = g[:, 1:] - g[:, :1]                       # [b, k-1]
+        fdiff = (g[:, 1:] - g[:, :1]).detach()            # [b, k-1]
         wn = w.flatten(2).norm(dim=2).clamp_min(1e-12)    # [b, k-1]
         dist = fdiff.abs() / wn
         best = dist.argmin(1)

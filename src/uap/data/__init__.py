@@ -1,22 +1,23 @@
-"""Dataset registry: name → loader(split, root, download) returning (ImageData, provenance)."""
+"""Dataset registry: name → loader(split, root, download) returning (ImageData, provenance).
+
+The registry's facts (the names, FLIP_OK, FINE_LABELS) import nothing heavy, because the Snakefile
+reads them while it builds the DAG; the loaders and `ImageData` / `DatasetUnavailable`, which import
+torch, are loaded on first use."""
 from __future__ import annotations
 
+import importlib
 from functools import partial
 from typing import Callable
 
-from .base import DatasetUnavailable, ImageData
-from .cifar import load_cifar
-from .folders import load_imagenet_m10, load_tiny_imagenet
-from .mnist_family import load_fashion_mnist, load_mnist, load_mnist5k
-
-DATASETS: dict[str, Callable[..., tuple[ImageData, dict]]] = {
-    "fashion_mnist": load_fashion_mnist,
-    "mnist": load_mnist,
-    "mnist5k": load_mnist5k,
-    "cifar10": partial(load_cifar, "cifar10"),
-    "cifar100": partial(load_cifar, "cifar100"),
-    "imagenet_m10": load_imagenet_m10,
-    "tiny_imagenet": load_tiny_imagenet,
+# name → (module of this package, loader function, its leading arguments)
+_LOADERS: dict[str, tuple[str, str, tuple]] = {
+    "fashion_mnist": ("mnist_family", "load_fashion_mnist", ()),
+    "mnist": ("mnist_family", "load_mnist", ()),
+    "mnist5k": ("mnist_family", "load_mnist5k", ()),
+    "cifar10": ("cifar", "load_cifar", ("cifar10",)),
+    "cifar100": ("cifar", "load_cifar", ("cifar100",)),
+    "imagenet_m10": ("folders", "load_imagenet_m10", ()),
+    "tiny_imagenet": ("folders", "load_tiny_imagenet", ()),
 }
 
 # Whether horizontal flips are a label-preserving augmentation for the dataset.
@@ -27,12 +28,28 @@ FLIP_OK = {"fashion_mnist": True, "mnist": False, "mnist5k": False, "cifar10": T
 FINE_LABELS = {"cifar100", "imagenet_m10"}
 
 
+def _loader(name: str) -> Callable:
+    module, fn, args = _LOADERS[name]
+    f = getattr(importlib.import_module(f".{module}", __name__), fn)
+    return partial(f, *args) if args else f
+
+
 def load_dataset(name: str, split: str, root: str | None = None, download: bool = True, **kw):
-    if name not in DATASETS:
-        raise KeyError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
+    if name not in _LOADERS:
+        raise KeyError(f"unknown dataset {name!r}; known: {sorted(_LOADERS)}")
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    return DATASETS[name](split, root=root, download=download, **kw)
+    return _loader(name)(split, root=root, download=download, **kw)
+
+
+def __getattr__(name: str):
+    """DATASETS (name → loader), ImageData and DatasetUnavailable, imported when first asked for."""
+    if name == "DATASETS":
+        return {n: _loader(n) for n in _LOADERS}
+    if name in ("DatasetUnavailable", "ImageData"):
+        from . import base
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["DATASETS", "FINE_LABELS", "FLIP_OK", "DatasetUnavailable", "ImageData", "load_dataset"]
