@@ -10,8 +10,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .execution import (EXECUTION_ENV, GPU_ALLOCATION_VARS, allocated_gpus, apply_execution_env,  # noqa: F401
-                        execution_env)
+from .execution import allocated_gpus
 
 
 def resolve_device(name: str = "auto", environ=None) -> torch.device:

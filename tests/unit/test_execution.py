@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from uap import artifacts, utils
+from uap import artifacts, execution, utils
 from uap.cli import main
 from uap.config import ConfigError
 from uap.errors import DeviceError
@@ -59,13 +59,13 @@ def test_sidecar_of_a_process_without_a_device_says_none(no_cuda):
 
 
 def test_execution_settings_round_trip_through_the_environment():
-    env = utils.execution_env({"device": "cuda:1", "max_batch_images": 512, "seed": 3})
+    env = execution.execution_env({"device": "cuda:1", "max_batch_images": 512, "seed": 3})
     assert env == {"UAP_DEVICE": "cuda:1", "UAP_MAX_BATCH_IMAGES": "512"}
-    cfg = utils.apply_execution_env({"device": "auto", "max_batch_images": 4096, "seed": 3}, environ=env)
+    cfg = execution.apply_execution_env({"device": "auto", "max_batch_images": 4096, "seed": 3}, environ=env)
     assert cfg == {"device": "cuda:1", "max_batch_images": 512, "seed": 3}
-    assert utils.apply_execution_env({"device": "cpu"}, environ={}) == {"device": "cpu"}
+    assert execution.apply_execution_env({"device": "cpu"}, environ={}) == {"device": "cpu"}
     with pytest.raises(ConfigError, match="UAP_MAX_BATCH_IMAGES"):
-        utils.apply_execution_env({}, environ={"UAP_MAX_BATCH_IMAGES": "0"})
+        execution.apply_execution_env({}, environ={"UAP_MAX_BATCH_IMAGES": "0"})
 
 
 def test_cli_reports_a_device_error_in_one_line(no_cuda, monkeypatch, capsys, tmp_path):

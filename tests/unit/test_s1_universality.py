@@ -8,9 +8,9 @@ import torch
 from uap.s1.diversity import (cosine_matrix, diverse_universal, orthogonality_penalty, representation_changes,
                               subclass_targets)
 from uap.s1.dynamics import learning_dynamics
-from uap.s1.interpolation import (build_variant, cyclic_targets, parse_variant, restricted_groups, table_layout,
-                                  variant_label, variants)
+from uap.s1.interpolation import build_variant, cyclic_targets, restricted_groups, table_layout
 from uap.s1.leakage import extract_features, feature_source, probe_accuracy, train_linear_probe
+from uap.s1.variants import parse_variant, variant_label, variants
 from uap.threats import make_threat
 from uap.utils import generator
 
@@ -93,7 +93,8 @@ def test_half_budget_variant_is_built_like_d_adv_and_keeps_every_image():
 
 
 def test_size_matched_keeps_labels_balanced_and_size_exact():
-    from uap.s1.interpolation import matched_variants, size_matched
+    from uap.s1.interpolation import size_matched
+    from uap.s1.variants import matched_variants
     y = torch.tensor([0] * 10 + [1] * 10 + [2] * 4)
     keep = size_matched(y, 15, 3, generator(0))
     assert len(keep) == 15 and len(set(keep.tolist())) == 15

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
-def local_env(slurm: bool = False) -> dict[str, str]:
+def pipeline_env(slurm: bool = False) -> dict[str, str]:
     """The environment of a pipeline run: the venv's CLIs first, no progress bars and, unless the run
     uses SLURM, SLURM_CONF=/dev/null. At every start, Snakemake's SLURM executor plugin runs `scontrol
     show config`, which waits 9-10 s where SLURM is installed but no controller answers (this machine
@@ -25,7 +25,7 @@ def local_env(slurm: bool = False) -> dict[str, str]:
 
 def run(cmd: list[str] | str, cwd: Path, check: bool = True, timeout: int = 900,
         slurm: bool = False) -> subprocess.CompletedProcess:
-    env = {**local_env(slurm), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+    env = {**pipeline_env(slurm), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}
     shell = isinstance(cmd, str)
     res = subprocess.run(cmd, cwd=cwd, env=env, shell=shell, capture_output=True, text=True, timeout=timeout)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from .conftest import local_env, make_project, run
+from .conftest import make_project, pipeline_env, run
 
 REPO = Path(__file__).resolve().parents[2]
 TARGET = "results/kr/models/natural.safetensors"
@@ -33,7 +33,7 @@ def test_killed_snakemake_resumes_training_from_its_checkpoint(tmp_path):
     snake = ["snakemake", TARGET, "--cores", "1"]
     ckpt_meta = proj / "results/kr/checkpoints/natural.json"
     out = open(tmp_path / "snakemake.log", "w")
-    proc = subprocess.Popen(snake, cwd=proj, env=local_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(snake, cwd=proj, env=pipeline_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     t0 = time.time()
     while True:
         assert proc.poll() is None, (tmp_path / "snakemake.log").read_text()[-3000:]

@@ -22,8 +22,7 @@ import torch
 
 from ..constructed import balanced_targets, build_d_univ, contingency, cramers_v
 from ..threats import apply_perturbation, make_threat
-from .variants import (VARIANT, WILDCARD, has_hierarchy, matched_variants, parse_variant,  # noqa: F401
-                       variant_label, variants)
+from .variants import has_hierarchy, parse_variant, variant_label
 
 def restricted_groups(labels: torch.Tensor, K: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Order of `labels`' indices in which every K consecutive indices share one label.

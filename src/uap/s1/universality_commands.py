@@ -15,7 +15,8 @@ def cmd_interp_dataset(a, cfg):
     from ..artifacts import save_tensors
     from ..train import load_model
     from ..utils import generator
-    from .interpolation import build_variant, parse_variant
+    from .interpolation import build_variant
+    from .variants import parse_variant
     ic = cfg["interpolation"]
     v = parse_variant(a.variant)
     device = _runtime(cfg)
