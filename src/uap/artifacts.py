@@ -22,9 +22,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
-from safetensors.torch import load_file, save_file
-
 from .errors import ArtifactError, NonFiniteError
 
 SIDECAR_SUFFIX = ".json"
@@ -226,6 +223,7 @@ def versions() -> dict[str, str]:
     if _VERSIONS is None:
         import numpy
         import safetensors
+        import torch
         v = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
              "safetensors": safetensors.__version__, "code": code_version()}
         tv = _torchvision_version()
@@ -250,10 +248,8 @@ def _finite_or_none(o):
 
 
 def _plain(o):
-    if isinstance(o, torch.Tensor):
+    if hasattr(o, "tolist"):       # torch / numpy tensors and numpy scalars (no torch import here)
         return o.tolist()
-    if hasattr(o, "item"):
-        return o.item()
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
@@ -297,6 +293,7 @@ def file_sha256(path: str | Path) -> str:
 
 def check_finite(tensors: dict[str, torch.Tensor], what: str) -> None:
     """Raise NonFiniteError naming `what` and the first tensor holding a NaN or an infinity."""
+    import torch
     for k, v in tensors.items():
         if v.is_floating_point() and not bool(torch.isfinite(v).all()):
             bad = int((~torch.isfinite(v)).sum())
@@ -306,6 +303,7 @@ def check_finite(tensors: dict[str, torch.Tensor], what: str) -> None:
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """Save tensors as safetensors and `meta` (+ versions, shapes, the file's SHA-256) as the JSON
     sidecar next to it. Non-finite float tensors are refused (NonFiniteError) and nothing is written."""
+    from safetensors.torch import save_file
     path = Path(path)
     clean, storages = {}, set()
     for k, v in tensors.items():
@@ -333,6 +331,7 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[
 
 
 def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
+    from safetensors.torch import load_file
     path = Path(path)
     src = path
     if not src.is_file():

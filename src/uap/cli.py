@@ -8,8 +8,6 @@ import time
 import traceback
 from pathlib import Path
 
-import torch
-
 
 # ----------------------------------------------------------------------------------------------- helpers
 _THREADS: int | None = None
@@ -35,6 +33,7 @@ def check_images(t: dict, meta: dict, path) -> None:
     """A prepared split or constructed dataset is usable: uint8 images, or finite floats in [0,1],
     [N,C,H,W] with N > 0, and one integer label per image in [0, number of classes). Raises an
     ArtifactError (NonFiniteError for NaN/inf pixels) naming the file otherwise."""
+    import torch
     from .errors import ArtifactError
     redo = "; delete it and re-run the rule that makes it"
     if "x" not in t or "y" not in t:
@@ -62,6 +61,7 @@ def check_images(t: dict, meta: dict, path) -> None:
 
 
 def _eval_subset(test, n: int, seed: int):
+    import torch
     from .utils import generator
     n = min(n, len(test))
     idx = torch.sort(torch.randperm(len(test), generator=generator(seed + 17))[:n]).values
@@ -71,6 +71,7 @@ def _eval_subset(test, n: int, seed: int):
 def _fit_and_save(arch: dict, dmeta: dict, x, y, test, tcfg: dict, *, seed: int, cfg: dict, device, checkpoint,
                   out: str, desc: str, meta: dict, adversarial: dict | None = None) -> dict:
     """Build a fresh model, train it (resumable), save weights + sidecar, drop the checkpoint."""
+    import torch
     from .train import build_from_spec, model_spec, save_model, train_classifier
     spec = model_spec(arch, dmeta)
     torch.manual_seed(seed)
@@ -92,6 +93,7 @@ def _fit_and_save(arch: dict, dmeta: dict, x, y, test, tcfg: dict, *, seed: int,
 # ----------------------------------------------------------------------------------------------- commands
 def cmd_prepare_data(a, cfg):
     """Load the configured dataset, verify it, subset it, write uint8 tensors + sidecars."""
+    import torch
     from .artifacts import save_tensors
     from .data import FLIP_OK, load_dataset
     from .utils import generator
@@ -164,6 +166,7 @@ def _fine_labels(train, test, meta: dict, name: str):
 
 def cmd_pgd(a, cfg):
     """Per-example targeted PGD on test images with random targets ≠ label; ASR table."""
+    import torch
     import pandas as pd
     from .artifacts import save_tensors, write_csv
     from .attacks import targeted_pgd
@@ -204,6 +207,7 @@ def cmd_pgd(a, cfg):
 
 def cmd_universal(a, cfg):
     """One targeted universal perturbation per class over a random base set of K training images."""
+    import torch
     import pandas as pd
     from .artifacts import save_tensors, write_csv
     from .attacks import universal_pgd
@@ -252,6 +256,7 @@ def cmd_universal(a, cfg):
 
 def cmd_construct(a, cfg):
     """Build D_univ, then D_adv of the same size and label table (S1 Sec. 5.1, App. A.1)."""
+    import torch
     import pandas as pd
     from .artifacts import save_tensors, write_csv, write_json
     from .constructed import build_d_adv, build_d_univ, contingency
@@ -427,6 +432,7 @@ def _s4_inputs(a, cfg, model_path):
 
 def cmd_sv_layers(a, cfg):
     """S4: singular value and fooling rate of the SV-UAP of every hidden layer of one model, per seed."""
+    import torch
     import pandas as pd
     from .artifacts import save_tensors, write_csv
     from .models import hidden_layers
@@ -467,6 +473,7 @@ def cmd_sv_images(a, cfg):
 
 def cmd_sv_q(a, cfg):
     """S4: dependence of the SV-UAP on q."""
+    import torch
     import pandas as pd
     from .artifacts import write_csv
     from .s4 import best_layer, q_sweep

@@ -18,6 +18,7 @@ from .errors import ArtifactError, NonFiniteError
 from .augment import random_crop_flip
 from .metrics import accuracy, as_float, predict
 from .models import build_model
+from . import optim
 from .threats import make_threat
 from .utils import autocast, generator, progress
 
@@ -130,8 +131,8 @@ def train_classifier(
         if t.is_floating_point():
             check_finite({"x": t}, f"[{desc}] {name}")
     model.to(device=device, memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=tcfg["lr"], momentum=tcfg["momentum"],
-                          weight_decay=tcfg["weight_decay"])
+    opt = optim.sgd(model.parameters(), lr=tcfg["lr"], momentum=tcfg["momentum"],
+                    weight_decay=tcfg["weight_decay"])
     identity = checkpoint_identity(model, x_train, y_train, x_test, y_test, tcfg, seed=seed, adversarial=adversarial,
                                    flip=flip, precision=precision, device=device)
     key = _state_hash(identity)

@@ -430,7 +430,7 @@ row("out-is-a-folder", "is a folder", lambda w, m: ((w.tmp / "adir").mkdir(), w.
 row("read-only-file-system", "read-only",
     lambda w, m: (_fault(m, "uap.artifacts.tempfile.TemporaryFile", errno.EROFS), w.train())[1])
 row("disk-full-on-save", "pgd.safetensors: the disk is full",
-    lambda w, m: (_fault(m, "uap.artifacts.save_file", errno.ENOSPC), w.pgd())[1])
+    lambda w, m: (_fault(m, "safetensors.torch.save_file", errno.ENOSPC), w.pgd())[1])
 row("disk-full-on-csv", "pgd.csv: the disk is full",
     lambda w, m: (_fault(m, "pandas.DataFrame.to_csv", errno.ENOSPC), w.pgd())[1])
 

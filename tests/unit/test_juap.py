@@ -13,7 +13,9 @@ import torch
 from uap.interpret import INTERPRETERS, classify_and_explain, get_interpreter
 from uap.interpret.rts import SaliencyMasker, alternative, rts_loss, train_masker
 from uap.interpret.smooth_relu import relu_grad_surrogate, smooth_relu_gradient
-from uap.juap import build_generator, classifier_loss, interpretation_shift, joint_loss, scale_to_norm, train_juap
+from uap.juap.generators import build_generator, scale_to_norm
+from uap.juap.juap import train_juap
+from uap.juap.losses import classifier_loss, interpretation_shift, joint_loss
 from uap.juap.jap import train_jap
 from uap.metrics import map_iou, map_l1
 from uap.models import build_model

@@ -18,3 +18,17 @@ def test_every_saved_figure_is_shown_inline(path):
     for cell in cells:
         if "savefig(" in cell:
             assert cell.count("savefig(") == cell.count("plt.show()"), cell[:200]
+
+
+# s1_analyses cuts locality patches with uap.s1.locality (torch); every other kernel reads artifacts
+# with safetensors.numpy and draws with uap.viz (numpy): importing torch costs ~1.8 s a notebook.
+TORCH_KERNELS = {"s1_analyses"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_kernels_import_torch_only_where_needed(path):
+    code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    torch_imports = [line for line in code.splitlines()
+                     if line.strip().startswith(("import torch", "from torch", "from safetensors.torch",
+                                                 "from uap.metrics", "from uap.s1", "from uap.attacks"))]
+    assert bool(torch_imports) == (path.stem in TORCH_KERNELS), torch_imports

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from helpers_uap import tiny_resnet
-from uap.metrics import accuracy, as_float, attack_success_rate, predict
+from uap.metrics import accuracy, as_float, attack_success_rate, normalize_maps, predict
 from uap.threats import apply_perturbation
-from uap.viz import visualize
+from uap import viz
 
 
 # ------------------------------------------------------------------------------------------ metrics
@@ -67,6 +67,13 @@ def test_predict_matches_the_model_in_batches_and_with_perturbations():
 
 
 # ---------------------------------------------------------------------------------------- visualize
+def visualize(d: torch.Tensor) -> torch.Tensor:
+    """uap.viz works in numpy (the notebooks' kernels load no torch); these tests hand it tensors."""
+    v = viz.visualize(d)
+    assert isinstance(v, np.ndarray) and v.dtype == np.float32
+    return torch.from_numpy(v)
+
+
 def test_visualize_range_and_per_channel_extremes():
     torch.manual_seed(0)
     d = torch.randn(4, 3, 8, 8) * 0.1
@@ -127,3 +134,14 @@ def test_visualize_constant_channel_is_finite():
     v = visualize(d)
     assert torch.isfinite(v).all()
     assert torch.equal(v[0, 0], torch.zeros(4, 4))
+
+
+def test_image_and_minmax_helpers():
+    g = torch.Generator().manual_seed(3)
+    gray, rgb = torch.rand(1, 5, 7, generator=g), torch.rand(3, 5, 7, generator=g)
+    assert viz.image(gray).shape == (5, 7) and np.array_equal(viz.image(gray), gray[0].numpy())
+    assert viz.image(rgb).shape == (5, 7, 3) and np.array_equal(viz.image(rgb)[..., 1], rgb[1].numpy())
+    m = torch.randn(6, 6, generator=g) * 4 + 2
+    # the figures' per-map scaling is the one the S3 metrics use
+    assert np.allclose(viz.minmax(m), normalize_maps(m[None])[0].numpy(), atol=1e-6)
+    assert np.array_equal(viz.minmax(np.full((3, 3), 2.5)), np.zeros((3, 3), dtype=np.float32))

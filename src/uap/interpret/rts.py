@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from . import register
 from ..artifacts import load_tensors, save_tensors
+from ..optim import adam
 from ..utils import progress
 
 
@@ -86,7 +87,7 @@ def train_masker(model, x: torch.Tensor, masker: SaliencyMasker, *, steps: int, 
     x = x.to(device)
     c_all = predict(model, x, device=device).to(device)
     masker.to(device).train()
-    opt = torch.optim.Adam(masker.parameters(), lr=lr)
+    opt = adam(masker.parameters(), lr=lr)
     curve = []
     for _ in progress(range(steps), desc=desc, unit="step"):
         idx = torch.randint(0, x.shape[0], (batch_size,), generator=gen).to(device)

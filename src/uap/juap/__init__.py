@@ -6,10 +6,6 @@ juap.py        training a generator into one universal perturbation (JUAP; λ = 
 jap.py         the image-dependent variant (eq. 17): one generator per image, trained together
 evaluate.py    fooling ratio, ℓ1 discrepancy and IoU per interpreter (metrics from uap.metrics)
 experiments.py the Tables II–VI runs; commands.py their CLI commands
-"""
-from .generators import GENERATORS, build_generator, scale_to_norm
-from .juap import train_juap
-from .losses import classifier_loss, interpretation_shift, joint_loss
 
-__all__ = ["GENERATORS", "build_generator", "classifier_loss", "interpretation_shift", "joint_loss",
-           "scale_to_norm", "train_juap"]
+Nothing is re-exported here: `python -m uap` registers commands.py without importing torch.
+"""

@@ -4,8 +4,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
-
 
 def _inputs(a, cfg, seed_offset: int):
     from ..cli import _eval_subset, _load_split, _runtime
@@ -25,6 +23,7 @@ def _inputs(a, cfg, seed_offset: int):
 
 def cmd_s3_rts(a, cfg):
     """S3: train the RTS saliency model (eq. 12) of one classifier."""
+    import torch
     from ..cli import _eval_subset, _load_split, _runtime
     from ..interpret.rts import SaliencyMasker, save_masker, train_masker
     from ..train import load_model

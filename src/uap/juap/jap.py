@@ -12,6 +12,7 @@ from torch import nn
 from ..interpret import classify_and_explain, get_interpreter
 from ..interpret.smooth_relu import smooth_relu_gradient
 from ..metrics import as_float
+from ..optim import adam
 from ..threats import apply_perturbation
 from ..utils import progress
 from .generators import scale_to_norm
@@ -53,7 +54,7 @@ def train_jap(model, x: torch.Tensor, y: torch.Tensor, *, norm: str, zeta: float
         clean_maps = interp(model, xb, clean_pred, **opts)
         G = GroupedGenerators(b, xb.shape[1], width).to(device)
         noise = torch.rand((1, b * xb.shape[1], *xb.shape[2:]), generator=gen).to(device)
-        opt = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
+        opt = adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
         for _ in progress(range(steps), desc=f"jap {s // chunk + 1}", unit="step"):
             d = scale_to_norm(G(noise), norm, zeta)
             xa = apply_perturbation(xb, d)

@@ -14,6 +14,7 @@ import torch
 from ..interpret import classify_and_explain, get_interpreter
 from ..interpret.smooth_relu import smooth_relu_gradient
 from ..metrics import as_float
+from ..optim import adam
 from ..threats import apply_perturbation
 from ..utils import progress
 from .generators import build_generator, scale_to_norm
@@ -69,7 +70,7 @@ def train_juap(model, x: torch.Tensor, y: torch.Tensor, *, generator_arch: str, 
                 clean_codes = torch.cat([masker.encode(x[i:i + 256])[-1] for i in range(0, len(x), 256)])
     G = build_generator(generator_arch, x.shape[1], width, blocks).to(device)
     noise = torch.rand((1, *x.shape[1:]), generator=gen).to(device)          # fixed n ~ U(0,1)
-    opt = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt = adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
     history = []
     t0 = time.time()
     for step in progress(range(steps), desc=desc, unit="step"):

@@ -4,8 +4,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
-
 
 def _section(cfg: dict, name: str) -> dict:
     return cfg["s1_analyses"][name]
@@ -14,6 +12,7 @@ def _section(cfg: dict, name: str) -> dict:
 def _attack_inputs(a, cfg: dict, n: int, seed_offset: int):
     """Test images of the per-example attack (pgd_<norm>), its perturbations and targets, and the
     universal perturbations (one per class), restricted to a seeded subset of `n` of those images."""
+    import torch
     from ..artifacts import load_tensors
     from ..cli import _load_split
     from ..utils import generator
@@ -133,6 +132,7 @@ def cmd_shifts(a, cfg):
     """S1 Sec. 3.2: ASR over a grid of wrap-around shifts, per-example vs universal perturbations, with
     the empirical floor of the same metric (clean images; same-norm random noise under the same
     shifts). Writes the per-shift table and the per-image outcomes (`--images`) the claims bootstrap."""
+    import torch
     import pandas as pd
     from ..artifacts import write_csv
     from ..cli import _runtime
@@ -209,6 +209,7 @@ def cmd_shifts(a, cfg):
 def cmd_scaling(a, cfg):
     """S1 Sec. 4: ASR of t·δ on natural, robust and second natural models; robust ε×k universal
     perturbation; scaled patches of high, middle and low locality ASR."""
+    import torch
     import pandas as pd
     from ..artifacts import save_tensors, write_csv
     from ..attacks import universal_pgd

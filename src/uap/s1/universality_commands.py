@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
 
 from ..cli import _eval_subset, _fit_and_save, _load_split, _runtime
 from ..errors import UapError
@@ -96,6 +95,7 @@ def cmd_interp_table(a, cfg):
 
 def cmd_leakage_probes(a, cfg):
     """S1 App. A.3, Table 4: linear probes on frozen penultimate features, trained on D_univ, tested on the test set."""
+    import torch
     import pandas as pd
     from ..artifacts import load_tensors, write_csv
     from ..train import load_model
@@ -130,6 +130,7 @@ def cmd_leakage_probes(a, cfg):
 
 def cmd_diversity(a, cfg):
     """S1 App. F: random initialisations and an orthogonality penalty; similarity matrices; sub-class targets."""
+    import torch
     import pandas as pd
     from ..artifacts import save_tensors, write_csv
     from ..metrics import attack_success_rate, predict
