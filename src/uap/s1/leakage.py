@@ -12,6 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .. import optim
 from ..metrics import accuracy, as_float
 from ..utils import generator
 
@@ -37,23 +38,18 @@ def train_linear_probe(feats: torch.Tensor, y: torch.Tensor, num_classes: int, *
     z = (feats - mean) / std
     torch.manual_seed(seed)
     probe = torch.nn.Linear(z.shape[1], num_classes)
-    params = list(probe.parameters())
-    bufs = [torch.zeros_like(p) for p in params]
+    opt = optim.sgd(probe.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
     gen = generator(seed)
     n = len(y)
     for ep in range(epochs):
-        # SGD with momentum and a cosine schedule, written out (torch.optim's first use imports
-        # torch._dynamo, ~10 s on a CPU, for a softmax regression that takes milliseconds)
-        step = lr * 0.5 * (1 + math.cos(math.pi * ep / max(1, epochs)))
+        opt.param_groups[0]["lr"] = lr * 0.5 * (1 + math.cos(math.pi * ep / max(1, epochs)))   # cosine
         perm = torch.randperm(n, generator=gen)
         for i in range(0, n, batch_size):
             idx = perm[i:i + batch_size]
             loss = F.cross_entropy(probe(z[idx]), y[idx])
-            grads = torch.autograd.grad(loss, params)
-            with torch.no_grad():
-                for p, g, b in zip(params, grads, bufs):
-                    b.mul_(0.9).add_(g + weight_decay * p)
-                    p.sub_(step * b)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
     with torch.no_grad():
         folded = torch.nn.Linear(z.shape[1], num_classes)
         folded.weight.copy_(probe.weight / std)
