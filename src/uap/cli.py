@@ -419,10 +419,11 @@ def cmd_notebook(a, cfg):
 
 # ----------------------------------------------------------------------------------------------- S4
 def _s4_inputs(a, cfg, model_path):
+    from .models import hidden_layers
     from .train import load_model
     from .utils import generator
     device = _runtime(cfg)
-    model, mmeta = load_model(model_path, device)
+    model, mmeta = load_model(model_path, device, keep=hidden_layers)   # S4 hooks their outputs
     train, _ = _load_split(a.data_dir, "train")
     test, _ = _load_split(a.data_dir, "test")
     sub, _ = _eval_subset(test, cfg["s4"]["eval_images"], cfg["seed"])

@@ -8,7 +8,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +18,7 @@ from .errors import ArtifactError, NonFiniteError
 from .augment import random_crop_flip
 from .metrics import accuracy, as_float, predict
 from .models import build_model
+from .models.fold import fold_batchnorm
 from . import optim
 from .threats import make_threat
 from .utils import autocast, generator, progress
@@ -238,7 +239,12 @@ def save_model(path: str | Path, model: torch.nn.Module, spec: dict, meta: dict)
     save_tensors(path, model.state_dict(), {"model": spec, **meta})
 
 
-def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
+def load_model(path: str | Path, device: torch.device | str = "cpu", *,
+               keep: Callable[[torch.nn.Module], Iterable[str]] | None = None) -> tuple[torch.nn.Module, dict]:
+    """A model artifact, frozen for attacks and evaluation: eval mode, no parameter gradients, channels-last,
+    and its batch norms folded into the convolutions before them (`models.fold`: the same function, the
+    batch norms' passes skipped). `keep(model)` names modules whose own output a caller observes with a
+    hook (S4's hidden layers); a conv among them keeps its batch norm separate."""
     from .artifacts import ArtifactCorrupt
     tensors, meta = load_tensors(path, device="cpu")
     if "model" not in meta:
@@ -256,7 +262,9 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[to
                               f"describes ({n} mismatching/missing tensor group(s)); re-run the rule that "
                               "makes it") from exc
     check_finite(tensors, f"model {path}")
-    model.to(device=device, memory_format=torch.channels_last).eval()
+    model.eval()
+    model.folded_convs = tuple(fold_batchnorm(model, keep=keep(model) if keep else ()))
+    model.to(device=device, memory_format=torch.channels_last)
     for p in model.parameters():
         p.requires_grad_(False)
     return model, meta

@@ -113,6 +113,10 @@ def layer_fn(model: nn.Module, layer_name: str) -> Callable[[Tensor], Tensor]:
         raise ValueError(f"layer_name {layer_name!r} is not a sub-module of the model; "
                          f"some known names: {names[:20]}") from e
 
+    if layer_name in getattr(model, "folded_convs", ()):
+        raise ValueError(f"layer {layer_name!r} has its batch norm folded into it (its output is the batch "
+                         "norm's): load the model with keep= naming it (train.load_model)")
+
     def f(x: Tensor) -> Tensor:
         box: list[Tensor] = []
 

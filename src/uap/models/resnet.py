@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 class BasicBlock(nn.Module):
     expansion = 1
+    CONV_BN_PAIRS = (("conv1", "bn1"), ("conv2", "bn2"))    # conv → the batch norm that reads only it (models.fold)
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1):
         super().__init__()
@@ -32,6 +33,7 @@ class ResNet(nn.Module):
 
     `features(x)` returns the penultimate (pooled) representation, `forward` the logits.
     """
+    CONV_BN_PAIRS = (("conv1", "bn1"),)
 
     def __init__(self, blocks: tuple[int, ...], in_channels: int, num_classes: int, width: int = 64):
         super().__init__()
