@@ -19,11 +19,14 @@ inside `torch.autocast("cpu", bfloat16)`, as the default profile runs them (our 
 as the package always runs it); `--peers-precision same` (default) runs each peer in the same
 precision as our attack it is compared with, `fp32` runs them as shipped. Scoring is always fp32.
 DeepFool UAP is also timed at batch_size 1 (`uap (batch 1)`): the original sequential algorithm, one
-image at a time at the latest v.
+image at a time at the latest v. Our attacks get the model as the pipeline's `load_model` hands it to
+every attack, its batch norms folded into the convolutions (`uap.models.fold`: the same function);
+`--peers-model folded` gives the peers that folded copy too, `trained` (default) the module as trained.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import os
 import random
@@ -41,6 +44,7 @@ from uap.attacks.universal import universal_pgd
 from uap.data import load_dataset
 from uap.metrics import attack_success_rate, fooling_rate, predict
 from uap.models import build_model
+from uap.models.fold import fold_batchnorm
 from uap.threats import make_threat
 from uap.train import train_classifier
 from uap.utils import autocast, generator
@@ -178,6 +182,13 @@ def prepare(cfg: dict, seed: int = 0):
     return model, te.floats(), te.y, res["test_acc"]
 
 
+def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """An eval-mode copy with its batch norms folded, as `uap.train.load_model` prepares every model."""
+    m = copy.deepcopy(model).eval()
+    fold_batchnorm(m)
+    return m
+
+
 class FloatLogits(torch.nn.Module):
     """The model with its logits cast to fp32 (under autocast they are bf16), for every tool alike."""
 
@@ -195,13 +206,18 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     comparison, taken in order). Returns the table's rows (also written as CSV by `run`)."""
     eps, rows, at, prec = cfg["eps"], [], 0, cfg.get("precision", "fp32")
     peers_as_shipped = cfg.get("peers_precision", "same") == "fp32"
+    folded = frozen_copy(model)                  # ours: the model as load_model hands it to every attack
+    peer_model = folded if cfg.get("peers_model", "trained") == "folded" else model
 
     def precision_of(tool: str, comparison: str = "") -> str:
         if peers_as_shipped and not tool.startswith("uap"):
             return "fp32"
         return "fp32" if comparison.startswith("DeepFool") else prec   # the package's DeepFool is always fp32
     if prec != "fp32":          # ART turns logits into numpy arrays, which have no bfloat16
-        model = FloatLogits(model)
+        model, folded, peer_model = FloatLogits(model), FloatLogits(folded), FloatLogits(peer_model)
+
+    def model_of(tool: str):
+        return folded if tool.startswith("uap") else peer_model
 
     def take(k):
         nonlocal at
@@ -213,7 +229,8 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     def add(comparison, tool, seconds, runs, metric, value, images, setting):
         rows.append({"comparison": comparison, "tool": tool, "seconds": round(seconds, 3), "runs": runs,
                      "metric": metric, "value": round(value, 4), "images": images, "setting": setting,
-                     "model_test_acc": round(acc, 4), "precision": precision_of(tool, comparison)})
+                     "model_test_acc": round(acc, 4), "precision": precision_of(tool, comparison),
+                     "model": "folded" if tool.startswith("uap") else cfg.get("peers_model", "trained")})
 
     # 1. per-example targeted PGD ℓ2
     n, steps = cfg["pgd_images"], cfg["pgd_steps"]
@@ -222,8 +239,8 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     kw = {"eps": eps, "steps": steps, "step_size": eps / 3}
     setting = f"{steps} steps of ε/3, no random start"
     for tool, fn in (("uap", ours_pgd), ("torchattacks PGDL2", torchattacks_pgd)):
-        s, r, d = timed(lambda: fn(model, x, tgt, **kw), lambda: fn(model, x[:4], tgt[:4], **kw),
-                        precision_of(tool))
+        m = model_of(tool)
+        s, r, d = timed(lambda: fn(m, x, tgt, **kw), lambda: fn(m, x[:4], tgt[:4], **kw), precision_of(tool))
         add("per-example targeted PGD l2", tool, s, r, "ASR", score(model, x, d, labels=y, target=tgt), n, setting)
 
     # 2. targeted universal PGD on a base set; success on the base set and on held-out images
@@ -234,7 +251,8 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     setting = (f"target {t}, {cfg['univ_passes']} passes, l2 step 2ε/3 (ours: minibatches of {cfg['univ_batch']}; "
                f"ART: one FGSM step of ε per image)")
     for tool, fn in (("uap", ours_universal), ("ART TargetedUniversalPerturbation", art_universal)):
-        s, r, d = timed(lambda: fn(model, xb, t, **kw), lambda: fn(model, xb[:4], t, **{**kw, "passes": 1}),
+        m = model_of(tool)
+        s, r, d = timed(lambda: fn(m, xb, t, **kw), lambda: fn(m, xb[:4], t, **{**kw, "passes": 1}),
                         precision_of(tool))
         d = flat_delta(d)
         add("targeted universal PGD l2", tool, s, r, "success (base set)", score(model, xb, d, labels=yb, target=t),
@@ -252,7 +270,8 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
     clean_d, clean_e = predict(model, xd), predict(model, xe)
     for tool, fn in (("uap", ours_deepfool_uap), ("uap (batch 1)", ours_deepfool_uap_sequential),
                      ("ART UniversalPerturbation(deepfool)", art_deepfool_uap)):
-        s, r, d = timed(lambda: fn(model, xd, **kw), lambda: fn(model, xd[:4], **{**kw, "passes": 1}),
+        m = model_of(tool)
+        s, r, d = timed(lambda: fn(m, xd, **kw), lambda: fn(m, xd[:4], **{**kw, "passes": 1}),
                         precision_of(tool, "DeepFool"))
         d = flat_delta(d)
         add("DeepFool UAP l2", tool, s, r, "fooling rate (images used)", score(model, xd, d, labels=yd, clean=clean_d),
@@ -282,10 +301,10 @@ def run(cfg: dict, out: Path, seed: int = 0) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| comparison | tool | precision | time (s) | runs | metric | value | their time / ours |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| comparison | tool | model | precision | time (s) | runs | metric | value | their time / ours |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['comparison']} | {r['tool']} | {r['precision']} | {r['seconds']:.2f} | {r['runs']} | "
+        lines.append(f"| {r['comparison']} | {r['tool']} | {r['model']} | {r['precision']} | {r['seconds']:.2f} | {r['runs']} | "
                      f"{r['metric']} | {r['value']:.3f} | {r['time_ratio']:.1f}× |")
     return "\n".join(lines)
 
@@ -299,6 +318,8 @@ def main(argv=None) -> int:
                     help="autocast of our attacks (and of the peers' with --peers-precision same); scoring stays fp32")
     ap.add_argument("--peers-precision", choices=["same", "fp32"], default="same",
                     help="same: the peers run inside the same autocast as ours; fp32: the peers as shipped")
+    ap.add_argument("--peers-model", choices=["trained", "folded"], default="trained",
+                    help="trained: the peers attack the module as trained; folded: its batch-norm-folded copy, as ours")
     a = ap.parse_args(argv)
     try:
         import art  # noqa: F401
@@ -307,7 +328,8 @@ def main(argv=None) -> int:
         print(f"benchmarks/peers.py: {exc.name} is not installed; pip install -e '.[bench]'", file=sys.stderr)
         return 2
     os.environ.setdefault("UAP_NO_PROGRESS", "1")      # no progress bars in the timed loops (the peers have none)
-    cfg = {**(QUICK if a.quick else FULL), "precision": a.precision, "peers_precision": a.peers_precision}
+    cfg = {**(QUICK if a.quick else FULL), "precision": a.precision, "peers_precision": a.peers_precision,
+           "peers_model": a.peers_model}
     t0 = time.perf_counter()
     rows = run(cfg, a.out, a.seed)
     print(table(rows))

@@ -109,3 +109,20 @@ def test_peers_precision_fp32_keeps_the_peers_as_shipped_and_deepfool_fp32(peers
     assert prec[("per-example", "uap")] == prec[("targeted", "uap")] == "bf16"
     assert prec[("per-example", "torchattacks PGDL2")] == prec[("targeted", "ART TargetedUniversalPerturbation")] == "fp32"
     assert {p for (c, _), p in prec.items() if c == "DeepFool"} == {"fp32"}
+
+
+def test_ours_attack_the_folded_model_and_the_peers_the_trained_one_unless_asked(peers, model, monkeypatch):
+    folded = peers.frozen_copy(model)
+    x = _x(5, 4)
+    with torch.no_grad():
+        assert torch.allclose(folded(x), model(x), atol=1e-5)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())       # the original is untouched
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    monkeypatch.setattr(peers, "SINGLE_RUN_AFTER_S", 0.0)
+    cfg = {"eps": EPS, "pgd_images": 4, "pgd_steps": 1, "univ_images": 4, "univ_passes": 1, "univ_batch": 2,
+           "univ_target": 1, "eval_images": 4, "df_images": 4, "df_passes": 1, "df_max_iter": 2,
+           "df_overshoot": 0.02, "df_classes": 3}
+    for peers_model in ("trained", "folded"):
+        rows = peers.compare(model, _x(16, 3), torch.arange(16) % 10, {**cfg, "peers_model": peers_model})
+        assert {r["model"] for r in rows if r["tool"].startswith("uap")} == {"folded"}
+        assert {r["model"] for r in rows if not r["tool"].startswith("uap")} == {peers_model}
