@@ -34,6 +34,9 @@ def _fold_pair(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
         fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
         bias = conv.bias if conv.bias is not None else torch.zeros_like(shift)
         fused.bias.copy_(bias * scale + shift)
+        if conv.weight.dim() == 4 and not conv.weight.is_contiguous() and \
+                conv.weight.is_contiguous(memory_format=torch.channels_last):
+            fused = fused.to(memory_format=torch.channels_last)      # a mixed layout makes oneDNN reorder
     fused.requires_grad_(conv.weight.requires_grad)
     return fused
 
