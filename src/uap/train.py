@@ -263,7 +263,7 @@ def load_model(path: str | Path, device: torch.device | str = "cpu", *,
                               "makes it") from exc
     check_finite(tensors, f"model {path}")
     model.eval()
-    model.folded_convs = tuple(fold_batchnorm(model, keep=keep(model) if keep else ()))
+    fold_batchnorm(model, keep=keep(model) if keep else ())
     model.to(device=device, memory_format=torch.channels_last)
     for p in model.parameters():
         p.requires_grad_(False)

@@ -8,7 +8,7 @@ from torch import nn
 from uap.attacks.singular import layer_fn as layer_function
 from uap.models import MODELS, build_model, hidden_layers
 from uap.models.fold import fold_batchnorm
-from uap.train import load_model, model_spec, save_model, build_from_spec
+from uap.train import load_model, model_spec, save_model
 
 
 def _model(arch: str, seed: int = 0) -> nn.Module:

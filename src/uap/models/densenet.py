@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 class DenseLayer(nn.Module):
     CONV_BN_PAIRS = (("conv1", "bn2"),)   # bn1 reads the concatenated input of the block: not foldable
+
     def __init__(self, cin: int, growth: int):
         super().__init__()
         self.bn1 = nn.BatchNorm2d(cin)

@@ -16,6 +16,7 @@ is named in `keep` and left as it is.
 """
 from __future__ import annotations
 
+import copy
 from typing import Iterable
 
 import torch
@@ -23,21 +24,17 @@ from torch import nn
 
 
 def _fold_pair(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """One convolution computing bn(conv(x)); its weights keep the conv's device, dtype and memory layout
+    (a layout other than the input's makes oneDNN reorder at every call)."""
     if bn.running_mean is None or bn.running_var is None:
         raise ValueError("a batch norm without running statistics cannot be folded")
     with torch.no_grad():
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps) if bn.affine else torch.rsqrt(bn.running_var + bn.eps)
         shift = (bn.bias if bn.affine else 0.0) - scale * bn.running_mean
-        fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                          conv.dilation, conv.groups, bias=True, padding_mode=conv.padding_mode)
-        fused = fused.to(device=conv.weight.device, dtype=conv.weight.dtype)
-        fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
-        bias = conv.bias if conv.bias is not None else torch.zeros_like(shift)
-        fused.bias.copy_(bias * scale + shift)
-        if conv.weight.dim() == 4 and not conv.weight.is_contiguous() and \
-                conv.weight.is_contiguous(memory_format=torch.channels_last):
-            fused = fused.to(memory_format=torch.channels_last)      # a mixed layout makes oneDNN reorder
-    fused.requires_grad_(conv.weight.requires_grad)
+        fused = copy.deepcopy(conv)
+        grad = conv.weight.requires_grad
+        fused.weight = nn.Parameter(conv.weight * scale.view(-1, 1, 1, 1), requires_grad=grad)
+        fused.bias = nn.Parameter(shift if conv.bias is None else conv.bias * scale + shift, requires_grad=grad)
     return fused
 
 
@@ -55,7 +52,8 @@ def fold_batchnorm(model: nn.Module, keep: Iterable[str] = ()) -> list[str]:
     """Fold, in place, every declared conv → batch-norm pair of an eval-mode `model`; convs named in
     `keep` (full module names, as `named_modules` gives them) are left unfolded. Returns the names of
     the folded convs. Training the model afterwards would be wrong (its batch norms are gone), so a
-    model in training mode is refused."""
+    model in training mode is refused. `model.folded_convs` lists every conv folded so far (S4's probe
+    refuses to read one: its output is now its batch norm's)."""
     if model.training:
         raise ValueError("fold_batchnorm needs a model in eval mode (a training batch norm is not affine)")
     keep = set(keep)
@@ -72,4 +70,5 @@ def fold_batchnorm(model: nn.Module, keep: Iterable[str] = ()) -> list[str]:
             setattr(module, conv_name, _fold_pair(conv, bn))
             setattr(module, bn_name, nn.Identity())
             folded.append(full)
+    model.folded_convs = (*getattr(model, "folded_convs", ()), *folded)
     return folded
