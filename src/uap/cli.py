@@ -13,10 +13,16 @@ from pathlib import Path
 _THREADS: int | None = None
 
 
-def _runtime(cfg: dict, seed_offset: int = 0):
-    from .utils import resolve_device, setup_runtime
+def _runtime(cfg: dict, seed_offset: int = 0, *, autocast: bool = True):
+    """Seed, set threads and resolve the device; cfg["precision"] becomes the precision this process
+    computes in (`precision: auto` resolves per machine: utils.resolve_precision), or fp32 for the
+    commands that never autocast (`autocast=False`: S2, S3, S4, the models table, the probes)."""
+    from .utils import resolve_device, resolve_precision, setup_runtime
     setup_runtime(cfg["seed"] + seed_offset, _THREADS)
-    return resolve_device(cfg["device"])
+    dev = resolve_device(cfg["device"])
+    cfg["precision"] = (resolve_precision(cfg["precision"], dev) if autocast
+                        else resolve_precision("fp32", dev, "this command always runs fp32"))
+    return dev
 
 
 def _load_split(data_dir: str, split: str):
@@ -422,7 +428,7 @@ def _s4_inputs(a, cfg, model_path):
     from .models import hidden_layers
     from .train import load_model
     from .utils import generator
-    device = _runtime(cfg)
+    device = _runtime(cfg, autocast=False)
     model, mmeta = load_model(model_path, device, keep=hidden_layers)   # S4 hooks their outputs
     train, _ = _load_split(a.data_dir, "train")
     test, _ = _load_split(a.data_dir, "test")
@@ -497,7 +503,7 @@ def cmd_sv_transfer(a, cfg):
     from .train import load_model
     from .utils import generator
     s = cfg["s4"]
-    device = _runtime(cfg)
+    device = _runtime(cfg, autocast=False)
     test, _ = _load_split(a.data_dir, "test")
     sub, _ = _eval_subset(test, s["eval_images"], cfg["seed"])
     models, deltas = {}, {}

@@ -43,10 +43,56 @@ def resolve_device(name: str = "auto", environ=None) -> torch.device:
 
 
 RESOLVED_DEVICE: torch.device | None = None  # the device this process computes on (resolve_device)
+RESOLVED_PRECISION: str | None = None        # the precision it computes in (resolve_precision)
+
+
+def native_bf16(dev: torch.device) -> tuple[bool, str]:
+    """Whether `dev` runs bf16 convolutions and matrix products natively, and what was checked.
+
+    CUDA: `torch.cuda.is_bf16_supported()`. CPU: AVX-512 BF16 or AMX instructions (oneDNN's fast bf16
+    kernels). Without them oneDNN emulates bf16: on an AVX2-only CPU a width-16 ResNet-18 training
+    step (128 images, 1 thread) took 4.8 s in bf16 against 0.5 s in fp32."""
+    dev = torch.device(dev)
+    if dev.type == "cuda":
+        ok = torch.cuda.is_bf16_supported()
+        return ok, f"{torch.cuda.get_device_name(dev)}: bf16 {'supported' if ok else 'not supported'}"
+    isa = torch.backends.cpu.get_cpu_capability()
+    probes = [getattr(torch.cpu, f, None) for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    if all(probes):
+        ok = any(bool(p()) for p in probes)
+    else:  # pragma: no cover - a torch without the private probes: read the CPU flags (Linux)
+        try:
+            with open("/proc/cpuinfo") as f:
+                flags = f.read()
+        except OSError:
+            flags = ""
+        ok = "avx512_bf16" in flags or "amx_bf16" in flags
+    return ok, f"CPU {isa}, {'with' if ok else 'without'} AVX-512 BF16/AMX"
+
+
+def resolve_precision(name: str, dev: torch.device, reason: str = "as configured") -> str:
+    """The precision this process computes in for config.precision, logged on stdout.
+
+    `auto` is bf16 where the device runs it natively (`native_bf16`) and fp32 elsewhere; the result
+    differs between machines and is recorded in every sidecar (`describe_device`). An explicit value
+    is kept; bf16 on a CPU without bf16 kernels is only slow, so it is kept with a warning on stderr."""
+    native, why = native_bf16(dev) if name in ("auto", "bf16") else (None, "")
+    if name == "auto":
+        out, reason = ("bf16" if native else "fp32"), f"auto: {why}"
+    else:
+        out = name
+        if name == "bf16" and not native:
+            print(f"warning: config.precision: bf16, but {why}: it runs emulated, far slower than fp32; "
+                  "set precision: auto (or fp32)", file=sys.stderr, flush=True)
+    global RESOLVED_PRECISION
+    RESOLVED_PRECISION = out
+    print(f"precision: {out} ({reason})", flush=True)
+    return out
 
 
 def describe_device(dev: torch.device | str | None = None) -> dict[str, str]:
-    """Device, GPU name and the CUDA version torch was built with, for logs and sidecars.
+    """Device, GPU name (CPU: its vector ISA), the CUDA version torch was built with and the precision
+    this process resolved, for logs and sidecars.
 
     Without `dev`, the device this process resolved ("none" if it computed nothing on a device)."""
     dev = dev if dev is not None else RESOLVED_DEVICE
@@ -54,6 +100,10 @@ def describe_device(dev: torch.device | str | None = None) -> dict[str, str]:
         return {"device": "none", "torch_cuda": str(torch.version.cuda)}
     dev = torch.device(dev)
     info = {"device": str(dev), "torch_cuda": str(torch.version.cuda)}
+    if dev.type == "cpu":
+        info["cpu_isa"] = torch.backends.cpu.get_cpu_capability()
+    if RESOLVED_PRECISION is not None:
+        info["precision"] = RESOLVED_PRECISION
     if dev.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(dev)
         info["device"] = f"{dev} ({info['gpu']})"

@@ -58,6 +58,45 @@ def test_sidecar_of_a_process_without_a_device_says_none(no_cuda):
     assert v["device"] == "none" and "torch_cuda" in v and "gpu" not in v
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_where_the_device_has_native_bf16_and_sidecars_record_it(
+        no_cuda, monkeypatch, capsys, tmp_path, native):
+    monkeypatch.setattr(utils, "RESOLVED_PRECISION", None)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    dev = utils.resolve_device("cpu")
+    want = "bf16" if native else "fp32"
+    assert utils.resolve_precision("auto", dev) == want
+    out = capsys.readouterr()
+    assert f"precision: {want} (auto: CPU " in out.out and out.err == ""
+    artifacts.save_tensors(tmp_path / "t.safetensors", {"x": torch.zeros(2)}, {"kind": "test"})
+    v = json.loads((tmp_path / "t.json").read_text())["versions"]
+    assert v["precision"] == want and v["cpu_isa"] == torch.backends.cpu.get_cpu_capability()
+    # an explicit value is kept; bf16 without native kernels only warns (it is slow, not wrong)
+    assert utils.resolve_precision("bf16", dev) == "bf16"
+    assert ("far slower than fp32" in capsys.readouterr().err) is (not native)
+    assert utils.resolve_precision("fp32", dev) == "fp32" and capsys.readouterr().err == ""
+
+
+def test_auto_precision_on_cuda_follows_bf16_support(fake_gpu, monkeypatch):
+    monkeypatch.setattr(utils, "RESOLVED_PRECISION", None)
+    for ok in (True, False):
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda ok=ok: ok)
+        assert utils.resolve_precision("auto", torch.device("cuda")) == ("bf16" if ok else "fp32")
+
+
+def test_commands_that_never_autocast_resolve_fp32_whatever_the_config_says(no_cuda, monkeypatch):
+    from uap import cli
+    monkeypatch.setattr(utils, "RESOLVED_PRECISION", None)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    cfg = {"seed": 0, "device": "cpu", "precision": "auto"}
+    cli._runtime(cfg)
+    assert cfg["precision"] == "bf16" == utils.RESOLVED_PRECISION
+    cfg = {"seed": 0, "device": "cpu", "precision": "bf16"}
+    cli._runtime(cfg, autocast=False)
+    assert cfg["precision"] == "fp32" == utils.describe_device()["precision"]
+
+
 def test_execution_settings_round_trip_through_the_environment():
     env = execution.execution_env({"device": "cuda:1", "max_batch_images": 512, "seed": 3})
     assert env == {"UAP_DEVICE": "cuda:1", "UAP_MAX_BATCH_IMAGES": "512"}

@@ -76,3 +76,48 @@ def test_train_settings_places_the_single_drop_at_drop_at():
     validate_config({"run": "x", "models": {"natural": {"arch": "resnet18", "train": s}}})
     with pytest.raises(ConfigError, match="lr9"):
         train_settings(c, "lr9_bs1_drop")
+
+
+# ------------------------------------------------------------------ narrow ResNet shortcuts (oneDNN bug)
+@pytest.mark.parametrize("cin,stride", [(2, 2), (4, 2), (6, 2), (8, 2), (4, 1)])
+def test_narrow_strided_shortcuts_compute_the_same_1x1_convolution(cin, stride):
+    from uap.models.resnet import SubsampledPointwise, shortcut_conv
+    conv = shortcut_conv(cin, 2 * cin, stride)
+    assert isinstance(conv, SubsampledPointwise) is (stride != 1 and cin < 8)
+    plain = torch.nn.Conv2d(cin, 2 * cin, 1, stride, bias=False)
+    assert conv.state_dict().keys() == plain.state_dict().keys()       # checkpoints load either way
+    plain.load_state_dict(conv.state_dict())
+    x = torch.rand(5, cin, 9, 9).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    out, ref = conv(x), plain(x)
+    assert out.shape == ref.shape and torch.allclose(out, ref, atol=1e-6)
+    g = torch.rand_like(ref)
+    (gx, gw), (rx, rw) = (torch.autograd.grad(o, (x, m.weight), g) for o, m in ((out, conv), (ref, plain)))
+    assert torch.allclose(gx, rx, atol=1e-6) and torch.allclose(gw, rw, atol=1e-5)
+
+
+def test_one_thread_channels_last_training_of_a_narrow_resnet_keeps_the_heap_intact():
+    """torch 2.14 / oneDNN on an AVX2 CPU (no AVX-512) corrupted the heap in the backward pass of the
+    width-2 ResNet's strided 1×1 shortcuts with one thread (an abort, or worse, a silent overwrite);
+    glibc's malloc checker makes any corruption fail this process at once. CPUs with AVX-512 never
+    had the bug, so there this only checks that training runs."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import torch, torch.nn.functional as F\nfrom uap.models import build_model\n"
+            "torch.set_num_threads(1); torch.manual_seed(0)\n"
+            "m = build_model('resnet18', in_channels=1, num_classes=10, width=2, image_size=8, mean=[0.5], std=[0.5])\n"
+            "m = m.to(memory_format=torch.channels_last).train()\n"
+            "opt = torch.optim.SGD(m.parameters(), lr=0.05)\n"
+            "for _ in range(10):\n"
+            "    x = torch.rand(16, 1, 8, 8).contiguous(memory_format=torch.channels_last)\n"
+            "    loss = F.cross_entropy(m(x), torch.randint(0, 10, (16,)))\n"
+            "    opt.zero_grad(); loss.backward(); opt.step()\n"
+            "    junk = [torch.empty(int(n)) for n in torch.randint(1, 5000, (50,))]\n"
+            "print('ok')\n")
+    env = dict(os.environ)
+    checker = Path("/lib/x86_64-linux-gnu/libc_malloc_debug.so.0")
+    if checker.is_file():
+        env.update(LD_PRELOAD=str(checker), MALLOC_CHECK_="3")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), (r.returncode, r.stderr[-2000:])

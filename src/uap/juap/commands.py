@@ -11,7 +11,7 @@ def _inputs(a, cfg, seed_offset: int):
     from ..train import load_model
     from ..utils import generator
     s3 = cfg["s3"]
-    device = _runtime(cfg)
+    device = _runtime(cfg, autocast=False)
     model, mmeta = load_model(a.model, device)
     train, _ = _load_split(a.data_dir, "train")
     test, _ = _load_split(a.data_dir, "test")
@@ -29,7 +29,7 @@ def cmd_s3_rts(a, cfg):
     from ..train import load_model
     from ..utils import generator
     r = cfg["s3"]["rts"]
-    device = _runtime(cfg, 7)
+    device = _runtime(cfg, 7, autocast=False)
     model, mmeta = load_model(a.model, device)
     train, dmeta = _load_split(a.data_dir, "train")
     tr, _ = _eval_subset(train, r["train_images"], cfg["seed"] + 707)

@@ -6,6 +6,27 @@ from torch import nn
 import torch.nn.functional as F
 
 
+class SubsampledPointwise(nn.Conv2d):
+    """A strided 1×1 convolution computed as the 1×1 convolution of x[..., ::s, ::s]: the same products
+    and sums, the same parameters (a plain Conv2d's state dict).
+
+    torch 2.14's oneDNN backward of a strided 1×1 channels-last convolution with 2–6 input channels
+    corrupts the heap on an AVX2 CPU with one thread ("corrupted size vs. prev_size", or a silent
+    overwrite; 2026-12-03, AMD EPYC without AVX-512); 1 and 7+ input channels and 3×3 kernels passed
+    the same check under glibc's malloc checker. Only such narrow shortcuts (ResNet widths below 8:
+    the tests' and the smoke profile's models) take this form, so wider models keep the strided
+    kernel bit for bit."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        sh, sw = self.stride
+        return F.conv2d(x[:, :, ::sh, ::sw], self.weight, self.bias, 1, 0, self.dilation, self.groups)
+
+
+def shortcut_conv(in_planes: int, planes: int, stride: int) -> nn.Conv2d:
+    narrow = stride != 1 and in_planes < 8
+    return (SubsampledPointwise if narrow else nn.Conv2d)(in_planes, planes, 1, stride, bias=False)
+
+
 class BasicBlock(nn.Module):
     expansion = 1
     CONV_BN_PAIRS = (("conv1", "bn1"), ("conv2", "bn2"))    # conv → the batch norm that reads only it (models.fold)
@@ -19,7 +40,7 @@ class BasicBlock(nn.Module):
         self.shortcut = nn.Sequential()
         if stride != 1 or in_planes != planes:
             self.shortcut = nn.Sequential(
-                nn.Conv2d(in_planes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes)
+                shortcut_conv(in_planes, planes, stride), nn.BatchNorm2d(planes)
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

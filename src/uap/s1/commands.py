@@ -39,7 +39,7 @@ def cmd_models_table(a, cfg):
     from ..utils import generator
     from .robustness import robust_accuracy
     r = _section(cfg, "robustness")
-    device = _runtime(cfg)
+    device = _runtime(cfg, autocast=False)
     test, dmeta = _load_split(a.data_dir, "test")
     sub, _ = _eval_subset(test, r["eval_images"], cfg["seed"])
     metas = [read_json(Path(p).with_suffix(".json")) for p in a.models]

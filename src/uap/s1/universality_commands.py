@@ -101,7 +101,7 @@ def cmd_leakage_probes(a, cfg):
     from ..train import load_model
     from .leakage import feature_source, probe_accuracy
     lc = cfg["leakage"]
-    device = _runtime(cfg)
+    device = _runtime(cfg, autocast=False)
     tensors, cmeta = load_tensors(a.dataset)
     test, dmeta = _load_split(a.data_dir, "test")
     source = cfg["models"][cmeta["source_model"]]

@@ -18,7 +18,7 @@ def cmd_upi_attack(a, cfg):
     u = cfg["upi"]
     if a.interpreter not in u["interpreters"]:
         raise UapError(f"interpreter {a.interpreter!r} is not in upi.interpreters ({u['interpreters']})")
-    device = _runtime(cfg)
+    device = _runtime(cfg, autocast=False)
     model, mmeta = load_model(a.model, device)
     train, dmeta = _load_split(a.data_dir, "train")
     test, _ = _load_split(a.data_dir, "test")
