@@ -31,7 +31,7 @@ def test_smoke_config_values_survive_and_defaults_fill():
     assert cfg["run"] == "smoke" and cfg["device"] == "cpu"
     assert cfg["models"]["natural"]["width"] == 4
     t = cfg["models"]["natural"]["train"]
-    assert t["epochs"] == 2 and t["lr_drops"] == []
+    assert t["epochs"] == 2 and t["lr_drops"] == [1]
     assert t["momentum"] == 0.9 and t["crop_padding"] == 2          # schema defaults
     assert cfg["constructed"]["train"]["drop_at"] == 0.625
     assert cfg["attacks"]["norms"]["l2"] == {"eps": 3.0, "universal_lr": 1.0}
