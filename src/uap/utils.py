@@ -56,18 +56,8 @@ def native_bf16(dev: torch.device) -> tuple[bool, str]:
     if dev.type == "cuda":
         ok = torch.cuda.is_bf16_supported()
         return ok, f"{torch.cuda.get_device_name(dev)}: bf16 {'supported' if ok else 'not supported'}"
-    isa = torch.backends.cpu.get_cpu_capability()
-    probes = [getattr(torch.cpu, f, None) for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    if all(probes):
-        ok = any(bool(p()) for p in probes)
-    else:  # pragma: no cover - a torch without the private probes: read the CPU flags (Linux)
-        try:
-            with open("/proc/cpuinfo") as f:
-                flags = f.read()
-        except OSError:
-            flags = ""
-        ok = "avx512_bf16" in flags or "amx_bf16" in flags
-    return ok, f"CPU {isa}, {'with' if ok else 'without'} AVX-512 BF16/AMX"
+    ok = bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    return ok, f"CPU {torch.backends.cpu.get_cpu_capability()}, {'with' if ok else 'without'} AVX-512 BF16/AMX"
 
 
 def resolve_precision(name: str, dev: torch.device, reason: str = "as configured") -> str:
