@@ -670,6 +670,32 @@ def _check_outputs(args) -> None:
                 raise ArtifactError(f"--{name.replace('_', '-')} {p} is a folder; give a file path")
             else:
                 check_writable(p.parent)
+    _check_no_overwrite(args)
+
+
+def _paths(value) -> list[str]:
+    return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str) and v]
+
+
+def _check_no_overwrite(args) -> None:
+    """No output file is an input of the command (e.g. a notebook rule writing over its source
+    notebook: `run: ..` made results/../notebooks/x.ipynb the source itself) or another output."""
+    from .errors import ArtifactError
+
+    def same(a: str, b: str) -> bool:
+        try:
+            return Path(a).resolve() == Path(b).resolve()
+        except (OSError, RuntimeError):
+            return False
+    outs = [(n, v) for n in OUTPUT_ARGS if not n.endswith("_dir") for v in _paths(getattr(args, n, None))]
+    ins = [(n, v) for n, value in vars(args).items() if n not in OUTPUT_ARGS and n not in ("fn", "command")
+           for v in _paths(value) if not v.lstrip().startswith("{") and Path(v).exists()]
+    for i, (name, out) in enumerate(outs):
+        for other, v in ins + outs[:i]:
+            if same(out, v):
+                what = "input" if (other, v) in ins else "output"
+                raise ArtifactError(f"--{name.replace('_', '-')} {out} is the same file as the {what} "
+                                    f"--{other.replace('_', '-')} {v}; give another --{name.replace('_', '-')}")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -68,7 +68,11 @@ def validate_config(cfg: dict[str, Any], partial: bool = False) -> dict[str, Any
         lines = []
         for e in errors:
             where = ".".join(str(p) for p in e.absolute_path) or "<top level>"
-            lines.append(f"  config.{where}: {e.message}" if where != "<top level>" else f"  {e.message}")
+            msg = e.message
+            if list(e.absolute_path) == ["run"] and e.validator == "pattern":
+                msg = (f"{e.instance!r} is not a single folder name under results/ (letters, digits, _ . -; "
+                       "not starting with a dot)")
+            lines.append(f"  config.{where}: {msg}" if where != "<top level>" else f"  {msg}")
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     _check_schedules(cfg)
     if not partial:

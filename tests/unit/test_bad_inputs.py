@@ -293,6 +293,11 @@ row("seed-negative", "config.seed", _train_with(seed=-1))
 row("device-tpu", "config.device", _train_with(device="tpu"))
 row("precision-fp8", "config.precision", _train_with(precision="fp8"))
 row("run-missing", "'run' is a required property", lambda w, m: w.train(cfg=w.cfg(lambda c: c.pop("run"))))
+row("run-dotdot", "config.run: '..'", lambda w, m: w.train(cfg=w.cfg(_set("run", ".."))))
+row("run-dot", "config.run: '.'", lambda w, m: w.train(cfg=w.cfg(_set("run", "."))))
+row("run-slash", "config.run: 'a/b'", lambda w, m: w.train(cfg=w.cfg(_set("run", "a/b"))))
+row("run-dotdot-inline", "config.run: '..'",
+    lambda w, m: w.train(cfg=json.dumps({"run": "..", "seed": 0, "device": "cpu", "models": BASE_CFG["models"]})))
 row("dataset-unknown", "config.data.dataset", lambda w, m: w.prepare(cfg=w.cfg(_set("data.dataset", "imagenet"))))
 row("arch-unknown", "config.models.natural.arch", _train_with(models__natural__arch="resnet50"))
 row("source-model-unknown", "config.constructed.source_model", _train_with(constructed__source_model="ghost"))
@@ -445,6 +450,23 @@ row("training-diverges", "diverged", _train_with(**{T + "lr": 1e30}))
 row("notebook-missing", "--notebook", lambda w, m: _notebook(w, w.tmp / "no.ipynb", w.tmp))
 row("notebook-bad-run-dir", "--run-dir",
     lambda w, m: _notebook(w, REPO / "notebooks" / "s4_singular.ipynb", w.tmp / "norun"))
+
+row("notebook-out-is-its-source", "--out",
+    lambda w, m: ["notebook", "--config", w.cfg(), "--notebook", str(_nb_copy(w)), "--run-dir", str(w.tmp),
+                  "--fig-dir", str(w.out / "figs"), "--out", str(w.tmp / "nb.ipynb"), "--html", str(w.out / "nb.html")])
+row("notebook-out-is-its-source-by-another-name", "--notebook",
+    lambda w, m: ["notebook", "--config", w.cfg(), "--notebook", str(_nb_copy(w)), "--run-dir", str(w.tmp),
+                  "--fig-dir", str(w.out / "figs"), "--out", str(w.tmp / "out" / ".." / "nb.ipynb"),
+                  "--html", str(w.out / "nb.html")])
+row("out-is-the-config", "--config", lambda w, m: w.train(out=w.cfg()))
+row("out-is-an-input", "--model", lambda w, m: w.pgd(out=w.model))
+row("out-is-the-checkpoint", "--checkpoint", lambda w, m: w.train(checkpoint=w.out / "m.safetensors"))
+
+
+def _nb_copy(w: World) -> Path:
+    nb = w.tmp / "nb.ipynb"
+    shutil.copy(REPO / "notebooks" / "s4_singular.ipynb", nb)
+    return nb
 
 
 def _files_under(folder: Path) -> list[str]:

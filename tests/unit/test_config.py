@@ -115,6 +115,27 @@ def test_missing_run_is_an_error():
         validate_config({"seed": 1})
 
 
+@pytest.mark.parametrize("run", [".", "..", ".hidden", "../x", "a/b", "/abs", "", "a\\b", "~"])
+def test_a_run_name_that_is_not_one_folder_under_results_is_refused(run):
+    """results/<run> must stay a single folder under results/ (`run: ..` would write into the repository
+    root, and a figure rule's output notebook would be its source notebook)."""
+    with pytest.raises(ConfigError, match=r"config\.run") as e:
+        validate_config({"run": run})
+    assert "results/" in str(e.value)
+    with pytest.raises(ConfigError, match=r"config\.run"):        # the slices rules pass are checked too
+        validate_config({"run": run}, partial=True)
+
+
+@pytest.mark.parametrize("run", ["smoke", "default-2026-12-03", "a.b", "_x", "R1", "x.."])
+def test_ordinary_run_names_pass(run):
+    assert validate_config({"run": run})["run"] == run
+
+
+def test_data_root_must_not_be_empty():
+    with pytest.raises(ConfigError, match=r"config\.data\.root"):
+        validate_config({"run": "x", "data": {"root": ""}})
+
+
 def test_all_errors_are_reported_at_once():
     with pytest.raises(ConfigError) as e:
         validate_config({"run": "x", "data": {"dataset": "foo"}, "seed": -1})

@@ -434,7 +434,9 @@ def test_lint_is_clean():
     assert res.returncode == 0 and "Lints for" not in res.stdout, res.stdout[-3000:]
 
 
-@pytest.mark.parametrize("override, named", [("bogus_key=1", "bogus_key"), ("seed=-3", "seed")])
+@pytest.mark.parametrize("override, named", [("bogus_key=1", "bogus_key"), ("seed=-3", "seed"),
+                                             ("run=..", "config.run: '..' is not a single folder name under results/"),
+                                             ("run=.", "config.run: '.'")])
 
 
 def test_bad_config_is_an_error_naming_the_key(override, named):
