@@ -387,6 +387,7 @@ def cmd_notebook(a, cfg):
 
     from .artifacts import _mkdirs, after_commit, write_text
     from .errors import ArtifactError, UapError
+    from .notebooks import portable_path, scrub_notebook
     if not Path(a.notebook).is_file():
         raise ArtifactError(f"--notebook {a.notebook} does not exist")
     if not Path(a.run_dir).is_dir():
@@ -398,17 +399,20 @@ def cmd_notebook(a, cfg):
     try:
         with tempfile.TemporaryDirectory() as work:
             executed = Path(work) / Path(a.out).name
-            params = {"run_dir": str(Path(a.run_dir).resolve()), "fig_dir": str(stage.resolve())}
+            # paths relative to the folder the command runs in (the repository root under Snakemake), and the
+            # kernel runs there too: the executed notebook and its HTML do not depend on where the clone lives
+            params = {"run_dir": portable_path(a.run_dir), "fig_dir": portable_path(stage)}
             try:
                 pm.execute_notebook(a.notebook, str(executed), parameters=params, kernel_name=a.kernel,
-                                    progress_bar=False, cwd=str(Path(a.notebook).parent))
+                                    progress_bar=False, cwd=os.getcwd())
             except pm.PapermillExecutionError as exc:
                 raise UapError(f"notebook {a.notebook} failed in cell {exc.exec_count} with {exc.ename}: "
                                f"{exc.evalue} (run dir {a.run_dir}); see the log") from exc
-            text = executed.read_text()
-        nb = nbformat.reads(text, as_version=4)
-        html, _ = HTMLExporter().from_notebook_node(nb)
-        write_text(a.out, text)
+            nb = nbformat.reads(executed.read_text(), as_version=4)
+        scrub_notebook(nb, a.notebook, a.out, stage=params["fig_dir"], fig_dir=portable_path(fig_dir))
+        # code cells stay in the executed .ipynb; the HTML shows the prose, tables and figures
+        html, _ = HTMLExporter(exclude_input=True).from_notebook_node(nb)
+        write_text(a.out, nbformat.writes(nb) + "\n")
         write_text(a.html, html)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)

@@ -340,6 +340,10 @@ def test_figures_and_html_rendered(smoke_project):
                      ("claims", "near end")):
         html = (smoke_project / R / "notebooks" / f"{nb}.html").read_text()
         assert word in html and "Traceback" not in html
+        # the HTML does not depend on where the clone lives, and shows no code (the .ipynb keeps it)
+        assert str(smoke_project) not in html and "plt.show()" not in html and "start_time" not in html
+        executed = (smoke_project / R / "notebooks" / f"{nb}.ipynb").read_text()
+        assert str(smoke_project) not in executed and "plt.show()" in executed
         # every figure the notebook saves is also displayed inline: one embedded PNG per saved figure
         imgs = re.findall(r'<img [^>]*src="data:image/png;base64,', html)
         assert len(imgs) == len(NOTEBOOK_FIGURES[nb]), (nb, len(imgs))
