@@ -143,32 +143,46 @@ def _umask_mode() -> int:
 
 
 def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    path = Path(path)
-    tmp = None
+    _atomic_write_all([(Path(path), write)])
+
+
+def _atomic_write_all(items: list[tuple[Path, Callable[[str], None]]]) -> None:
+    """Write every file to a temporary file beside it first, then rename them into place in order: a
+    failing write (a full disk half-way) leaves every target as it was, tensors and sidecar alike."""
+    tmps: dict[Path, str] = {}
+    current = items[0][0]
     try:
-        _mkdirs(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        write(tmp)
-        os.chmod(tmp, _umask_mode())
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
+        for path, write in items:
+            current = path
+            _mkdirs(path.parent)
+            fd, tmps[path] = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             os.close(fd)
-        if _TXN is not None and not _IMMEDIATE and path not in _TXN.written:
-            if path.exists() and path not in _TXN.backups:
-                backup = path.with_name(f".{path.name}.{os.getpid()}.bak")
-                os.replace(path, backup)
-                _TXN.backups[path] = backup
-            _TXN.written.append(path)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+            write(tmps[path])
+            os.chmod(tmps[path], _umask_mode())
+            fd = os.open(tmps[path], os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for i, (path, _) in enumerate(items):
+            current = path
+            if i and os.environ.get("UAP_FAULT_PAUSE_S"):   # fault injection for the kill-mid-save test only
+                import time
+                time.sleep(float(os.environ["UAP_FAULT_PAUSE_S"]))
+            if _TXN is not None and not _IMMEDIATE and path not in _TXN.written:
+                if path.exists() and path not in _TXN.backups:
+                    backup = path.with_name(f".{path.name}.{os.getpid()}.bak")
+                    os.replace(path, backup)
+                    _TXN.backups[path] = backup
+                _TXN.written.append(path)
+            os.replace(tmps.pop(path), path)
+            _fsync_dir(path.parent)
     except BaseException as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+        for tmp in tmps.values():
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         if isinstance(exc, OSError) and not isinstance(exc, ArtifactError):
-            raise _os_error(exc, path) from exc
+            raise _os_error(exc, current) from exc
         raise
 
 
@@ -320,14 +334,18 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[
     digest = {}
 
     def write(tmp):
-        save_file(clean, tmp)
+        try:
+            save_file(clean, tmp)
+        except Exception as exc:      # safetensors reports a failed write as '… (os error 28)', not an OSError
+            code = re.search(r"\(os error (\d+)\)", str(exc))
+            if type(exc).__name__ != "SafetensorError" or not code:
+                raise
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1)))) from exc
         digest["sha256"] = file_sha256(tmp)
 
-    _atomic_write(path, write)
-    if os.environ.get("UAP_FAULT_PAUSE_S"):      # fault injection for the kill-mid-save test only
-        import time
-        time.sleep(float(os.environ["UAP_FAULT_PAUSE_S"]))
-    write_json(sidecar_path(path), {**side, "sha256": digest["sha256"]})
+    # both files are written before either replaces its older version (a full disk keeps the old pair)
+    _atomic_write_all([(path, write), (sidecar_path(path),
+                                       lambda tmp: Path(tmp).write_text(_to_json({**side, "sha256": digest["sha256"]})))])
 
 
 def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
