@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from safetensors.torch import load_file
 from uap.data.mnist_family import FASHION_SHA256
 
 from .conftest import REPO, run
+from .remote_server import http_server, no_proxy_env
 
 pytestmark = pytest.mark.workflow
 R = "results/smoke"
@@ -402,10 +404,14 @@ def _files(root):
     return {f.relative_to(root): f.read_bytes() for f in root.rglob("*") if f.is_file() and "checkpoints" not in f.parts}
 
 
-def test_reviewer_path_from_a_fresh_clone(smoke_project, tmp_path):
-    """The README's reviewer path: versioned results pulled into a *fresh git clone*, nothing re-runs,
-    then one analysis re-runs alone (with what depends on it) and gives the same output."""
-    p, remote, clone = smoke_project, tmp_path / "lab-store", tmp_path / "clone"     # remote outside both
+def test_reviewer_path_from_a_fresh_clone(smoke_project, tmp_path, monkeypatch):
+    """The reviewer path of docs/reviewing.md: versioned results pushed to a store that a static web server
+    (python -m http.server, 127.0.0.1) serves read-only, pulled over HTTP into a *fresh git clone* in a separate
+    folder while the builder's folder is moved away; nothing re-runs, then one analysis re-runs alone (with
+    what depends on it) and gives the same output."""
+    for k, v in no_proxy_env({}).items():
+        monkeypatch.setenv(k, v)
+    p, remote, clone = smoke_project, tmp_path / "lab-store", tmp_path / "reviewer" / "clone"   # remote outside both
     run(["dvc", "remote", "modify", "--local", "local", "url", str(remote)], cwd=p)
     run(["dvc", "commit", "--force", "-q"], cwd=p)                 # record what Snakemake built
     assert "up to date" in run(["dvc", "status"], cwd=p).stdout
@@ -413,21 +419,31 @@ def test_reviewer_path_from_a_fresh_clone(smoke_project, tmp_path):
     run("git add dvc.lock && git commit -qm 'dvc.lock of the smoke run'", cwd=p)
     run(["git", "clone", "-q", str(p), str(clone)], cwd=tmp_path)
     assert not (clone / R).exists()                               # results are not in git
-    run(["dvc", "remote", "modify", "--local", "local", "url", str(remote)], cwd=clone)
-    run(["dvc", "pull", "-q"], cwd=clone)
     want = _files(p / R)
-    got = _files(clone / R)
-    assert got.keys() == want.keys() and all(got[k] == want[k] for k in want)   # logs and benchmarks too
-    assert any(k.parts[0] == "logs" for k in got) and any(k.parts[0] == "benchmarks" for k in got)
-    assert "up to date" in run(["dvc", "status"], cwd=clone).stdout
-    # DVC does not keep timestamps: mark the pulled files current, then nothing runs ...
-    run(["snakemake", "--touch", "--cores", "1"], cwd=clone)
-    assert "Nothing to be done" in run(["snakemake", "-n", "--cores", "1"], cwd=clone).stdout
-    # ... and one analysis re-runs with exactly what depends on it, and gives the same table.
-    res = run(["snakemake", "--cores", "2", "--forcerun", "transfer"], cwd=clone)
-    ran = set(re.findall(r"^(?:local)?rule (\w+):", res.stdout + res.stderr, re.M)) - {"all"}
-    assert ran == {"transfer"} | _rule_descendants("transfer", clone), ran
+    away = p.with_name(p.name + ".away")
+    p.rename(away)                                                # the reviewer has no access to the builder's folder
+    try:
+        with http_server(remote) as url:
+            run(["dvc", "remote", "add", "-d", "--local", "lab", url], cwd=clone)
+            run([sys.executable, "-m", "uap.pull", "-q"], cwd=clone)
+        got = _files(clone / R)
+        assert got.keys() == want.keys() and all(got[k] == want[k] for k in want)   # logs and benchmarks too
+        assert any(k.parts[0] == "logs" for k in got) and any(k.parts[0] == "benchmarks" for k in got)
+        assert "up to date" in run(["dvc", "status"], cwd=clone).stdout
+        # DVC does not keep timestamps: mark the pulled files current, then nothing runs ...
+        run(["snakemake", "--touch", "--cores", "1"], cwd=clone)
+        assert "Nothing to be done" in run(["snakemake", "-n", "--cores", "1"], cwd=clone).stdout
+        # ... and one analysis re-runs with exactly what depends on it, and gives the same table.
+        res = run(["snakemake", "--cores", "2", "--forcerun", "transfer"], cwd=clone)
+        ran = set(re.findall(r"^(?:local)?rule (\w+):", res.stdout + res.stderr, re.M)) - {"all"}
+        assert ran == {"transfer"} | _rule_descendants("transfer", clone), ran
+    finally:
+        away.rename(p)
     for rel in ("s1/transfer.csv", "tables/claims.csv", "tables/claims_summary.json"):
+        assert (clone / R / rel).read_bytes() == want[Path(rel)], rel
+    # the claims notebook re-rendered in the reviewer's folder is the builder's, byte for byte
+    assert "figures_claims" in ran
+    for rel in ("notebooks/claims.html", "notebooks/claims.ipynb"):
         assert (clone / R / rel).read_bytes() == want[Path(rel)], rel
     summary = json.loads((clone / R / "tables" / "claims_summary.json").read_text())
     assert summary["claims"] == len(pd.read_csv(clone / R / "tables" / "claims.csv"))
