@@ -702,6 +702,23 @@ def _check_no_overwrite(args) -> None:
                                     f"--{other.replace('_', '-')} {v}; give another --{name.replace('_', '-')}")
 
 
+def _raise_on_sigterm(command: str):
+    """Until the returned function is called, SIGTERM raises Terminated wherever the command is (the
+    transaction then removes its outputs); a training loop replaces this with its own handler, which
+    checkpoints first (utils.sigterm_flag)."""
+    import signal
+    import threading
+    from .errors import Terminated
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        raise Terminated(f"{signal.Signals(signum).name} before `{command}` finished: its outputs were removed; "
+                         "re-run it")
+    old = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, old)
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
@@ -709,19 +726,26 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run one command. The error boundary: an expected failure (UapError) prints one line
     `error: …` naming the file or key and exits 2; anything else is an internal error whose
-    traceback stays on stderr (the rule's log), exit 1. A failing command leaves no outputs behind."""
+    traceback stays on stderr (the rule's log), exit 1. A failing command leaves no outputs behind.
+    SIGTERM (a SLURM time limit) stops the command with one line `stopped: …` and EXIT_TERMINATED (3):
+    training saves a checkpoint at the end of its current batch first (re-running resumes there); any
+    other command's outputs are removed, as on a failure."""
     from .artifacts import transaction
     from .config import load_config
-    from .errors import UapError
+    from .errors import EXIT_TERMINATED, Terminated, UapError
     from .execution import apply_execution_env
     global _THREADS
     args = build_parser().parse_args(argv)
     _THREADS = args.threads
+    restore = _raise_on_sigterm(args.command)
     try:
         with transaction():
             _check_outputs(args)
             cfg = apply_execution_env(load_config(args.config))   # device, max_batch_images
             args.fn(args, cfg)
+    except Terminated as exc:
+        print(f"stopped: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_TERMINATED
     except UapError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
@@ -730,4 +754,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (a bug: the traceback above is in the "
               "log; please report it)", file=sys.stderr)
         return 1
+    finally:
+        restore()
     return 0

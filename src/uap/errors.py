@@ -22,3 +22,13 @@ class DeviceError(UapError):
 
 class NonFiniteError(UapError):
     """A NaN or infinity where a finite number is required (input, loss, weights, perturbation)."""
+
+
+# Exit status of a command stopped by SIGTERM at a safe point with its checkpoint saved (a SLURM time
+# limit): neither success (0), an expected failure (2) nor a crash (1); re-running the command resumes.
+EXIT_TERMINATED = 3
+
+
+class Terminated(UapError):
+    """The process got SIGTERM and stopped at a safe point after saving its checkpoint; the message
+    names the checkpoint. The CLI prints it as `stopped: …` and exits with EXIT_TERMINATED."""

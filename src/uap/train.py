@@ -3,6 +3,7 @@ batched tensor augmentation, optional PGD adversarial training, a checkpoint eve
 resume after a kill."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -14,14 +15,14 @@ import torch
 import torch.nn.functional as F
 
 from .artifacts import check_finite, immediate, load_tensors, read_json, save_tensors, sidecar_path
-from .errors import ArtifactError, NonFiniteError
+from .errors import ArtifactError, NonFiniteError, Terminated
 from .augment import random_crop_flip
 from .metrics import accuracy, as_float, predict
 from .models import build_model
 from .models.fold import fold_batchnorm
 from . import optim
 from .threats import make_threat
-from .utils import autocast, generator, progress
+from .utils import autocast, generator, progress, sigterm_flag
 
 
 def lr_at(epoch: int, base_lr: float, drops: list[int]) -> float:
@@ -67,9 +68,10 @@ def checkpoint_identity(model, x_train, y_train, x_test, y_test, tcfg: dict, *, 
 
 
 def _resume(ckpt: Path, identity: dict, key: str, model, opt, device, desc: str):
-    """(start epoch, history) from a matching checkpoint; (0, []) and a message saying why otherwise."""
+    """(start epoch, history, mid-epoch position or None) from a matching checkpoint; (0, [], None) and a
+    message saying why otherwise."""
     if not ckpt.is_file():
-        return 0, []
+        return 0, [], None
     try:
         meta = read_json(sidecar_path(ckpt))
         if meta.get("key") != key:
@@ -77,19 +79,25 @@ def _resume(ckpt: Path, identity: dict, key: str, model, opt, device, desc: str)
             diff = sorted(k for k in identity if old.get(k) != identity[k])
             print(f"[{desc}] not resuming from checkpoint {ckpt}: it was made with other "
                   f"{', '.join(diff) or 'settings'}; starting afresh", flush=True)
-            return 0, []
+            return 0, [], None
         tensors, _ = load_tensors(ckpt, device=device)
         check_finite(tensors, f"checkpoint {ckpt}")
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     except (ArtifactError, RuntimeError) as exc:
         print(f"[{desc}] not resuming from checkpoint {ckpt}: {exc}; starting afresh", flush=True)
-        return 0, []
+        return 0, [], None
     for i, p in enumerate(opt.param_groups[0]["params"]):
         buf = tensors.get(f"optim.{i}")
         if buf is not None:
             opt.state[p]["momentum_buffer"] = buf.clone()
-    print(f"[{desc}] resuming from {ckpt} after epoch {meta['epoch'] + 1}", flush=True)
-    return meta["epoch"] + 1, meta["history"]
+    partial = meta.get("partial")      # stopped mid-epoch (SIGTERM): where, and the epoch's random state
+    if partial is not None:
+        partial = {**partial, "gen_state": tensors["gen_state"].cpu()}
+        print(f"[{desc}] resuming from {ckpt} in epoch {partial['epoch'] + 1} after image {partial['next']}",
+              flush=True)
+    else:
+        print(f"[{desc}] resuming from {ckpt} after epoch {meta['epoch'] + 1}", flush=True)
+    return meta["epoch"] + 1, meta["history"], partial
 
 
 def untargeted_pgd(model, x, y, threat, steps: int, step_ratio: float, gen: torch.Generator,
@@ -125,7 +133,9 @@ def train_classifier(
     count, …) resumes from it; any other checkpoint is ignored with a message naming what differs.
     Each epoch draws its shuffling/augmentation from a generator seeded by (seed, epoch), so a resumed
     run ends bit-identical to an uninterrupted one on the CPU. A NaN/inf loss or weight stops training
-    with NonFiniteError; the checkpoint keeps the last finite epoch.
+    with NonFiniteError; the checkpoint keeps the last finite epoch. With `checkpoint`, SIGTERM (a SLURM
+    time limit) stops training at the end of the current batch: a mid-epoch checkpoint (with the epoch's
+    random state) is saved and errors.Terminated raised; a later call resumes there, bit-identical too.
     `stop_after` ends the call after that many epochs of this call (used to test resuming).
     """
     for name, t in (("training images", x_train), ("test images", x_test)):
@@ -138,80 +148,105 @@ def train_classifier(
                                    flip=flip, precision=precision, device=device)
     key = _state_hash(identity)
     ckpt = Path(checkpoint) if checkpoint else None
-    start, history = _resume(ckpt, identity, key, model, opt, device, desc) if ckpt else (0, [])
+    start, history, partial = _resume(ckpt, identity, key, model, opt, device, desc) if ckpt else (0, [], None)
+
+    def save_checkpoint(completed: int, stopped: dict | None = None, gen: torch.Generator | None = None) -> None:
+        """Weights and optimizer after epoch `completed` (0-based; -1: none yet), or mid-epoch: `stopped`
+        says where, `gen` is the epoch's generator (its state continues the shuffling and augmentation)."""
+        tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+        for i, p in enumerate(opt.param_groups[0]["params"]):
+            if "momentum_buffer" in opt.state[p]:
+                tensors[f"optim.{i}"] = opt.state[p]["momentum_buffer"]
+        meta = {"key": key, "identity": identity, "epoch": completed, "history": history}
+        if stopped is not None:
+            tensors["gen_state"] = gen.get_state()
+            meta["partial"] = stopped
+        with immediate():          # survives the command failing later: that is what it is for
+            save_tensors(ckpt, tensors, meta)
 
     threat = make_threat(adversarial["norm"], adversarial["eps"]) if adversarial else None
     xtr, ytr = x_train.to(device), y_train.to(device)
     n, bs = xtr.shape[0], tcfg["batch_size"]
     onecycle, steps_per_epoch = tcfg.get("schedule", "step") == "onecycle", -(-n // bs)
     done = 0
-    for epoch in range(start, tcfg["epochs"]):
-        if stop_after is not None and done >= stop_after:
-            break
-        t0 = time.time()
-        lr = lr_at(epoch, tcfg["lr"], tcfg.get("lr_drops", []))
-        for g in opt.param_groups:
-            g["lr"] = lr
-        gen = generator(seed * 1_000_003 + epoch)
-        perm = torch.randperm(n, generator=gen).to(device)
-        model.train()
-        tot_loss, tot_hit = 0.0, 0
-        bar = progress(range(0, n, bs), desc=f"{desc} epoch {epoch + 1}/{tcfg['epochs']}", unit="batch", leave=False)
-        for i in bar:
-            idx = perm[i:i + bs]
-            if onecycle:              # per step; a function of the global step, so a resumed run matches
-                lr = onecycle_lr(epoch * steps_per_epoch + i // bs, tcfg["epochs"] * steps_per_epoch, tcfg["lr"],
-                                 tcfg.get("warmup", 0.25))
-                for g in opt.param_groups:
-                    g["lr"] = lr
-            if device.type == "cpu" and len(idx) > 1 and len(idx) % 2:
-                # torch 2.14's oneDNN CPU kernels corrupt the heap (segfault / "corrupted size") in the
-                # weight gradient of channels-last convolutions for some odd batch sizes with >1 thread;
-                # an odd last batch (only constructed datasets of odd size have one) drops one image.
-                idx = idx[:-1]
-            xb, yb = as_float(xtr[idx]), ytr[idx]
-            if tcfg.get("augment", True):
-                xb = random_crop_flip(xb, tcfg.get("crop_padding", 0), flip, gen)
-            xb = xb.contiguous(memory_format=torch.channels_last)
-            if threat is not None:
-                model.eval()
-                xb = untargeted_pgd(model, xb, yb, threat, adversarial["steps"], adversarial["step_ratio"], gen,
-                                    precision)
-                model.train()
-            with autocast(device, precision):
-                logits = model(xb)
-            loss = F.cross_entropy(logits.float(), yb, label_smoothing=tcfg.get("label_smoothing", 0.0))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_value = float(loss.detach())      # the one host sync per step, as before
-            if not math.isfinite(loss_value):      # stop before this epoch's weights reach a checkpoint
-                raise NonFiniteError(_diverged(desc, epoch, i // bs, f"loss {loss_value}", lr, ckpt))
-            tot_loss += loss_value * len(idx)
-            tot_hit += int((logits.argmax(1) == yb).sum())
-        bar.close()
-        try:
-            check_finite({k: v for k, v in model.state_dict().items()}, "weights")
-        except NonFiniteError as exc:
-            raise NonFiniteError(_diverged(desc, epoch, "end", str(exc), lr, ckpt)) from exc
-        every = tcfg.get("eval_every", 1)
-        last = epoch + 1 == tcfg["epochs"]
-        test_acc = (accuracy(predict(model, x_test, batch_size=tcfg.get("eval_batch_size", 1024), device=device,
-                                     precision=precision), y_test.cpu())
-                    if last or (epoch + 1) % every == 0 else float("nan"))
-        rec = {"epoch": epoch + 1, "lr": lr, "train_loss": tot_loss / n, "train_acc": tot_hit / n,
-               "test_acc": test_acc, "seconds": round(time.time() - t0, 2)}
-        history.append(rec)
-        print(f"[{desc}] " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()),
-              flush=True)
-        if ckpt:
-            tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-            for i, p in enumerate(opt.param_groups[0]["params"]):
-                if "momentum_buffer" in opt.state[p]:
-                    tensors[f"optim.{i}"] = opt.state[p]["momentum_buffer"]
-            with immediate():          # survives the command failing later: that is what it is for
-                save_tensors(ckpt, tensors, {"key": key, "identity": identity, "epoch": epoch, "history": history})
-        done += 1
+    # with a checkpoint, SIGTERM (a SLURM time limit) stops at the end of the current batch, checkpointed
+    with sigterm_flag() if ckpt else contextlib.nullcontext({"signal": None}) as stop:
+        for epoch in range(start, tcfg["epochs"]):
+            if stop_after is not None and done >= stop_after:
+                break
+            t0 = time.time()
+            lr = lr_at(epoch, tcfg["lr"], tcfg.get("lr_drops", []))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            gen = generator(seed * 1_000_003 + epoch)
+            perm = torch.randperm(n, generator=gen).to(device)
+            model.train()
+            first, tot_loss, tot_hit = 0, 0.0, 0
+            if partial is not None and partial["epoch"] == epoch:     # resumed mid-epoch
+                gen.set_state(partial["gen_state"])
+                first, tot_loss, tot_hit = partial["next"], partial["tot_loss"], partial["tot_hit"]
+            bar = progress(range(first, n, bs), desc=f"{desc} epoch {epoch + 1}/{tcfg['epochs']}", unit="batch",
+                           leave=False)
+            for i in bar:
+                idx = perm[i:i + bs]
+                if onecycle:              # per step; a function of the global step, so a resumed run matches
+                    lr = onecycle_lr(epoch * steps_per_epoch + i // bs, tcfg["epochs"] * steps_per_epoch, tcfg["lr"],
+                                     tcfg.get("warmup", 0.25))
+                    for g in opt.param_groups:
+                        g["lr"] = lr
+                if device.type == "cpu" and len(idx) > 1 and len(idx) % 2:
+                    # torch 2.14's oneDNN CPU kernels corrupt the heap (segfault / "corrupted size") in the
+                    # weight gradient of channels-last convolutions for some odd batch sizes with >1 thread;
+                    # an odd last batch (only constructed datasets of odd size have one) drops one image.
+                    idx = idx[:-1]
+                xb, yb = as_float(xtr[idx]), ytr[idx]
+                if tcfg.get("augment", True):
+                    xb = random_crop_flip(xb, tcfg.get("crop_padding", 0), flip, gen)
+                xb = xb.contiguous(memory_format=torch.channels_last)
+                if threat is not None:
+                    model.eval()
+                    xb = untargeted_pgd(model, xb, yb, threat, adversarial["steps"], adversarial["step_ratio"], gen,
+                                        precision)
+                    model.train()
+                with autocast(device, precision):
+                    logits = model(xb)
+                loss = F.cross_entropy(logits.float(), yb, label_smoothing=tcfg.get("label_smoothing", 0.0))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                loss_value = float(loss.detach())      # the one host sync per step, as before
+                if not math.isfinite(loss_value):      # stop before this epoch's weights reach a checkpoint
+                    raise NonFiniteError(_diverged(desc, epoch, i // bs, f"loss {loss_value}", lr, ckpt))
+                tot_loss += loss_value * len(idx)
+                tot_hit += int((logits.argmax(1) == yb).sum())
+                if stop["signal"]:
+                    bar.close()
+                    save_checkpoint(epoch - 1, {"epoch": epoch, "next": i + bs, "tot_loss": tot_loss,
+                                                "tot_hit": tot_hit}, gen)
+                    raise Terminated(f"{stop['signal']} in epoch {epoch + 1} of {desc}, after image "
+                                     f"{min(i + bs, n)} of {n}: checkpoint {ckpt} saved; re-run the same "
+                                     "command to resume from it")
+            bar.close()
+            try:
+                check_finite({k: v for k, v in model.state_dict().items()}, "weights")
+            except NonFiniteError as exc:
+                raise NonFiniteError(_diverged(desc, epoch, "end", str(exc), lr, ckpt)) from exc
+            every = tcfg.get("eval_every", 1)
+            last = epoch + 1 == tcfg["epochs"]
+            test_acc = (accuracy(predict(model, x_test, batch_size=tcfg.get("eval_batch_size", 1024), device=device,
+                                         precision=precision), y_test.cpu())
+                        if last or (epoch + 1) % every == 0 else float("nan"))
+            rec = {"epoch": epoch + 1, "lr": lr, "train_loss": tot_loss / n, "train_acc": tot_hit / n,
+                   "test_acc": test_acc, "seconds": round(time.time() - t0, 2)}
+            history.append(rec)
+            print(f"[{desc}] " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                          for k, v in rec.items()), flush=True)
+            if ckpt:
+                save_checkpoint(epoch)
+            if stop["signal"]:
+                raise Terminated(f"{stop['signal']} after epoch {epoch + 1} of {desc}: checkpoint {ckpt} saved; "
+                                 "re-run the same command to resume from it")
+            done += 1
     return {"history": history, "test_acc": history[-1]["test_acc"] if history else float("nan"),
             "epochs_completed": len(history)}
 

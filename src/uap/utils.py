@@ -127,6 +127,28 @@ def deterministic_kernels() -> None:
         set_flag(True, warn_only=True)
 
 
+@contextlib.contextmanager
+def sigterm_flag():
+    """Inside the block, SIGTERM (what SLURM sends at a time limit, before SIGKILL after its grace
+    period) does not kill the process: it sets flag["signal"], which a long loop checks at a safe point
+    (the end of a batch) to checkpoint and raise errors.Terminated. Outside the main thread, where
+    handlers cannot be installed, the flag is never set and SIGTERM keeps its default action."""
+    import signal
+    import threading
+    flag = {"signal": None}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        flag["signal"] = signal.Signals(signum).name
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
     g = torch.Generator(device="cpu")
     g.manual_seed(int(seed))

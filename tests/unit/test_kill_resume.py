@@ -101,3 +101,51 @@ def test_kill_mid_save_then_rerun_is_bit_identical(world):
     log = _kill_and_rerun(world, "mid_save", ready, UAP_FAULT_PAUSE_S="1.5")
     assert "does not match its sidecar" in log and "starting afresh" in log
     assert file_sha256(world / "mid_save" / "m.safetensors") == file_sha256(world / "ref" / "m.safetensors")
+
+
+def test_sigterm_mid_epoch_checkpoints_at_once_and_the_rerun_is_bit_identical(world):
+    """A SLURM time limit: SIGTERM, then SIGKILL after the grace period. The run stops at the end of its
+    current batch, checkpoints there (mid-epoch: weights, optimizer, the epoch's random state) and exits
+    with EXIT_TERMINATED and one line saying so; the re-submission resumes in that epoch and ends with
+    the uninterrupted run's weights."""
+    from uap.errors import EXIT_TERMINATED
+    name = "sigterm"
+    ckpt = world / "ckpt" / f"{name}.safetensors"
+    proc = _start(world, name)
+    _wait_for(lambda: _sidecar_epoch(ckpt) == 0, proc)               # now early in epoch 2
+    t0 = time.time()
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=30) == EXIT_TERMINATED, (world / f"{name}.log").read_text()
+    assert time.time() - t0 < 5, "the checkpoint must be written within a few seconds"
+    log = (world / f"{name}.log").read_text()
+    last = [line for line in log.splitlines() if line.strip()][-1]
+    assert last.startswith("stopped: ") and "SIGTERM" in last and str(ckpt) in last and "re-run" in last, log
+    assert "Traceback" not in log and "error:" not in log
+    meta = json.loads(sidecar_path(ckpt).read_text())
+    assert meta["epoch"] == 0 and meta["partial"]["epoch"] == 1 and 0 < meta["partial"]["next"] < 512, meta
+    assert not (world / name / "m.safetensors").exists()
+    assert not list((world / "ckpt").glob(f".{name}.*.tmp")), "half-written files left behind"
+    again = _start(world, name)
+    assert again.wait(timeout=600) == 0, (world / f"{name}.log").read_text()
+    log = (world / f"{name}.log").read_text()
+    assert f"in epoch 2 after image {meta['partial']['next']}" in log, log
+    assert not ckpt.exists()
+    assert file_sha256(world / name / "m.safetensors") == file_sha256(world / "ref" / "m.safetensors")
+
+
+def test_sigterm_without_a_checkpoint_stops_with_one_line_and_leaves_nothing(world):
+    """Any command: SIGTERM ends it with one `stopped:` line and EXIT_TERMINATED, and its outputs (here,
+    a training run without --checkpoint) are removed as on a failure; no temporary files stay."""
+    from uap.errors import EXIT_TERMINATED
+    log_path = world / "nockpt.log"
+    cmd = [sys.executable, "-m", "uap", "train", "--config", str(world / "cfg.yaml"), "--model", "natural",
+           "--data-dir", str(world / "data"), "--out", str(world / "nockpt" / "m.safetensors"), "--threads", "1"]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONPATH": SRC, "UAP_NO_PROGRESS": "1"})
+    _wait_for(lambda: "epoch=1 " in log_path.read_text(), proc)
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=30) == EXIT_TERMINATED, log_path.read_text()
+    lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+    assert lines[-1].startswith("stopped: SIGTERM before `train` finished") and "Traceback" not in log_path.read_text()
+    assert not (world / "nockpt").exists() or not list((world / "nockpt").rglob("*"))
