@@ -80,9 +80,13 @@ def check_remote(name: str | None, url: str | None, obj: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from dvc.repo import Repo
     try:
-        repo = Repo(".")
+        from dvc.repo import Repo
+    except ImportError:
+        print("error: dvc is not installed (pip install -e '.[workflow]'; see docs/reviewing.md)", file=sys.stderr)
+        return 2
+    try:
+        repo = Repo()
     except Exception as exc:                                          # not a DVC repository
         print(f"error: {exc}", file=sys.stderr)
         return 2
