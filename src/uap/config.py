@@ -115,6 +115,13 @@ def _check_semantics(cfg: dict, given: set | None = None) -> None:
     c = cfg.get("constructed", {})
     if c and c.get("source_model") not in cfg.get("models", {}):
         raise ConfigError(f"config.constructed.source_model: {c.get('source_model')!r} is not a key of config.models")
+    chains = [c.get("source_model")] + list(c.get("replicate_sources", []))
+    for name in chains[1:]:
+        if name not in cfg["models"]:
+            raise ConfigError(f"config.constructed.replicate_sources: {name!r} is not a key of config.models")
+    if len(set(chains)) < len(chains):
+        raise ConfigError("config.constructed.replicate_sources: each chain needs its own source model "
+                          f"(got {chains}, source_model first)")
     if c and c.get("norm") not in cfg.get("attacks", {}).get("norms", {}):
         raise ConfigError(f"config.constructed.norm: {c.get('norm')!r} has no entry in config.attacks.norms")
     for name in cfg.get("s4", {}).get("models", []):

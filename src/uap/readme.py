@@ -40,8 +40,14 @@ def results_markdown(claims: pd.DataFrame, source: str) -> str:
     for col in ("n", "ci_low", "ci_high"):
         if col not in df:
             df[col] = float("nan")
+    for col in ("interval", "decide"):
+        if col not in df:
+            df[col] = ""
     lines = [f"From `{source}` ({len(df)} rows). Sanity rows check our set-up and are not counted as "
-             "reproductions; a finding's verdict uses its interval's near end (`config.claims`).", ""]
+             "reproductions. Verdicts: reproduced (the interval lies wholly on the paper's side of the row's "
+             "threshold, `config.claims`), contradicted (wholly on the other side), inconclusive (it straddles; "
+             "the row says how many replicates would decide it). The interval column says which sources of "
+             "randomness each interval covers.", ""]
     for kind in ("finding", "sanity", "extension"):
         k = df[df.kind == kind]
         if len(k):
@@ -49,12 +55,14 @@ def results_markdown(claims: pd.DataFrame, source: str) -> str:
             lines.append(f"- **{kind}** rows: {len(k)} — " + ", ".join(
                 f"{counts.get(v, 0)} {v}" for v in VERDICTS))
     for system, t in df.groupby("system", sort=True):
-        lines += ["", f"**{system}**", "", "| claim | kind | paper | ours | n | interval | criterion | verdict |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += ["", f"**{system}**", "", "| claim | kind | paper | ours | n | interval | covers | criterion | verdict |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in t.itertuples():
             n = "" if pd.isna(r.n) else str(int(r.n))
+            decide = f" ({_cell(r.decide)})" if isinstance(r.decide, str) and r.decide else ""
             lines.append("| " + " | ".join([_cell(r.claim), _cell(r.kind), _cell(r.paper), _cell(r.ours), n,
-                                            _interval(r), _cell(r.criterion), f"**{_cell(r.verdict)}**"]) + " |")
+                                            _interval(r), _cell(r.interval), _cell(r.criterion),
+                                            f"**{_cell(r.verdict)}**{decide}"]) + " |")
     return "\n".join(lines)
 
 

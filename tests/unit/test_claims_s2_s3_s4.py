@@ -19,6 +19,9 @@ def cfg():
     return c
 
 
+FAILED = ("contradicted", "inconclusive")
+
+
 # ------------------------------------------------------------------------------------------------ S2
 S2_METHODS = ["random_per_image", "random_universal", "per_image_pgd", "per_image_fgm", "upi_pca_pgd",
               "upi_pca_fgm", "upi_grad", "classification_uap"]
@@ -67,17 +70,18 @@ def test_s2_rows_not_reproduced_and_near_end(cfg, tmp_path):
     # best UPI / noise a little above 1.25 (the max over three UPIs), but the interval's lower end is not
     t1, cc, pi = _s2_inputs(tmp_path, upi=1.25, pgd_pgd_fgm=0.95, sg_ig=0.1, n=20, k=10)
     rows = s2_rows(cfg, t1, cc, pi)
-    assert rows[0]["ci_low"] < 1.25 < rows[0]["ci_high"] and rows[0]["verdict"] == "not reproduced"
-    assert rows[3]["verdict"] == "not reproduced"
+    assert rows[0]["ci_low"] < 1.25 < rows[0]["ci_high"] and rows[0]["verdict"] == "inconclusive"
+    assert rows[3]["verdict"] == "contradicted"                  # a point check (no interval): decided
     t1, cc, pi = _s2_inputs(tmp_path, upi=1.15, pgd_pgd_fgm=0.95, sg_ig=0.1)
     rows = s2_rows(cfg, t1, cc, pi)
-    assert [r["verdict"] for r in rows[:2]] == ["not reproduced"] * 2 and rows[1]["ci_high"] < 0.6
+    assert all(r["verdict"] in FAILED for r in rows[:2]) and rows[1]["ci_high"] < 0.6
+    assert rows[1]["verdict"] == "contradicted"                  # wholly below 0.6
 
 
 def test_s2_sg_ig_not_judged_when_pca_variants_disagree(cfg, tmp_path):
     t1, cc, pi = _s2_inputs(tmp_path, upi=1.8, pgd_pgd_fgm=0.3, sg_ig=0.1)
     rows = s2_rows(cfg, t1, cc, pi)
-    assert rows[2]["kind"] == "sanity" and rows[2]["verdict"] == "not reproduced"
+    assert rows[2]["kind"] == "sanity" and rows[2]["verdict"] == "contradicted"
     assert rows[3]["verdict"] == "not judged" and "too noisy" in rows[3]["ours"]
 
 
@@ -108,7 +112,7 @@ def _s3_csv(tmp_path, *, seeds=3, drop=0.02, l1_ratio=0.6, iou_gain=0.1, spread=
 def test_s3_rows_reproduced_with_seed_intervals(cfg, tmp_path):
     rows = s3_rows(cfg, _s3_csv(tmp_path))
     assert [r["kind"] for r in rows] == ["finding", "finding", "finding", "extension"]
-    assert [r["verdict"] for r in rows] == ["reproduced", "reproduced", "reproduced", "not reproduced"]
+    assert [r["verdict"] for r in rows] == ["reproduced", "reproduced", "reproduced", "contradicted"]
     assert all(r["seeds"] == 3 for r in rows)
     assert rows[0]["ci_low"] < 0.02 < rows[0]["ci_high"]
 
@@ -116,7 +120,8 @@ def test_s3_rows_reproduced_with_seed_intervals(cfg, tmp_path):
 def test_s3_rows_not_reproduced_by_the_interval(cfg, tmp_path):
     # mean drop 0.08 < 0.1, but one seed drops 0.13: the upper end fails
     rows = s3_rows(cfg, _s3_csv(tmp_path, drop=0.08, l1_ratio=0.95, iou_gain=0.0, spread=0.05))
-    assert [r["verdict"] for r in rows[:3]] == ["not reproduced"] * 3
+    assert all(r["verdict"] in FAILED for r in rows[:3]), [r["verdict"] for r in rows[:3]]
+    assert rows[0]["verdict"] == "inconclusive"                    # mean 0.08 below 0.1, one seed above: straddles
     assert rows[0]["ci_high"] > 0.1
 
 
@@ -127,10 +132,12 @@ def test_s3_rows_not_measured_with_one_seed(cfg, tmp_path):
 
 # ------------------------------------------------------------------------------------------------ S4
 def _s4_inputs(tmp_path, *, sv=(0.45, 0.5, 0.5), df=(0.1, 0.2, 0.45), depth_fr=(0.5, 0.4, 0.3, 0.2),
-               seeds=3, off=0.3, noise=0.05, n=1000, transfer=True):
+               seeds=3, off=0.3, noise=0.05, n=1000, transfer=True, batches=1, batch_spread=0.0):
     counts = (16, 64, 256)
-    im = [{"model": "natural", "layer": "l1", "method": m, "n_images": k, "fooling_rate": fr, "images": n}
-          for m, frs in (("sv_uap", sv), ("deepfool_uap", df)) for k, fr in zip(counts, frs)]
+    im = [{"model": "natural", "layer": "l1", "method": m, "batch": b, "n_images": k,
+           "fooling_rate": fr + (batch_spread * (b - (batches - 1) / 2) if m == "sv_uap" and k < 256 else 0.0),
+           "images": n}
+          for b in range(batches) for m, frs in (("sv_uap", sv), ("deepfool_uap", df)) for k, fr in zip(counts, frs)]
     pd.DataFrame(im).to_csv(tmp_path / "im.csv", index=False)
     paths = []
     for model in ("natural", "vgg"):
@@ -156,20 +163,33 @@ def test_s4_rows_reproduced(cfg, tmp_path):
     depth = next(r for r in rows if "nearer the input" in r["claim"])
     assert depth["seeds"] == 3 and depth["ci_high"] <= -0.1
     sv_df = next(r for r in rows if "DeepFool" in r["claim"])
-    assert sv_df["n"] == 2000                                     # counts 16 and 64 (<= s4_few_images), 1000 images each
+    assert sv_df["n"] == 1000 and sv_df["value"] == pytest.approx(((0.45 - 0.1) + (0.5 - 0.2)) / 2)
+
+
+def test_s4_image_rows_take_their_intervals_over_base_batches(cfg, tmp_path):
+    rows = s4_rows(cfg, *_s4_inputs(tmp_path, batches=3, batch_spread=0.02))
+    few, vs_df = rows[0], rows[1]
+    assert few["seeds"] == 3 and few["interval"].startswith("t over 3 base batches") and few["verdict"] == "reproduced"
+    # ratios per batch 0.48/0.5, 0.5/0.5, 0.52/0.5: t-interval around 1.0
+    assert few["ci_low"] == pytest.approx(1 - 4.302652729911275 * 0.04 / math.sqrt(3))
+    # the same three batches, but one of them falls far below: no longer decided
+    rows = s4_rows(cfg, *_s4_inputs(tmp_path, batches=3, batch_spread=0.3))
+    assert rows[0]["verdict"] == "inconclusive" and "replicates would decide it" in rows[0]["decide"]
+    assert vs_df["verdict"] == "reproduced" and vs_df["seeds"] == 3
 
 
 def test_s4_rows_not_reproduced(cfg, tmp_path):
     rows = s4_rows(cfg, *_s4_inputs(tmp_path, sv=(0.2, 0.3, 0.5), df=(0.2, 0.3, 0.3), depth_fr=(0.2, 0.3, 0.4, 0.5),
                                     off=0.06, noise=0.05))
-    assert all(r["verdict"] == "not reproduced" for r in rows), [(r["claim"], r["ours"]) for r in rows]
+    assert all(r["verdict"] in FAILED for r in rows), [(r["claim"], r["ours"], r["verdict"]) for r in rows]
 
 
 def test_s4_images_ratio_judged_by_near_end(cfg, tmp_path):
     # ratio 0.41/0.5 = 0.82 >= 0.8, but on 200 images the interval's lower end is below 0.8
     rows = s4_rows(cfg, *_s4_inputs(tmp_path, sv=(0.4, 0.41, 0.5), n=200))
     r = rows[0]
-    assert r["ci_low"] < 0.8 < r["ci_high"] and r["verdict"] == "not reproduced"
+    assert r["ci_low"] < 0.8 < r["ci_high"] and r["verdict"] == "inconclusive"
+    assert "images would decide it" in r["decide"]
 
 
 def test_s4_rows_not_measured(cfg, tmp_path):

@@ -122,12 +122,12 @@ def test_claims_summary_counts_verdicts_per_system(tmp_path):
     import pandas as pd
 
     from uap.claims_summary import claims_summary
-    rows = [("S1", "reproduced"), ("S1", "not reproduced"), ("S2", "reproduced"), ("S1", "reproduced")]
+    rows = [("S1", "reproduced"), ("S1", "contradicted"), ("S2", "reproduced"), ("S1", "reproduced")]
     pd.DataFrame([{"system": s, "claim": f"c{i}", "verdict": v} for i, (s, v) in enumerate(rows)]).to_csv(
         tmp_path / "c.csv", index=False)
     s = claims_summary(tmp_path / "c.csv")
-    assert s == {"claims": 4, "verdicts": {"not reproduced": 1, "reproduced": 3},
-                 "by_system": {"S1": {"not reproduced": 1, "reproduced": 2}, "S2": {"reproduced": 1}}}
+    assert s["claims"] == 4 and s["verdicts"] == {"contradicted": 1, "reproduced": 3}
+    assert s["by_system"] == {"S1": {"contradicted": 1, "reproduced": 2}, "S2": {"reproduced": 1}}
     pd.DataFrame({"claim": ["a"]}).to_csv(tmp_path / "d.csv", index=False)      # a table without verdicts
     assert claims_summary(tmp_path / "d.csv") == {"claims": 1}
 

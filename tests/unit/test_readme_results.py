@@ -23,7 +23,7 @@ def _claims():
 
 def test_markdown_holds_every_row_its_interval_and_counts():
     md = results_markdown(_claims(), "results/x/tables/claims.csv")
-    assert "**finding** rows: 2 — 0 reproduced, 1 not reproduced, 0 not judged, 1 not measured" in md
+    assert "**finding** rows: 2 — 0 reproduced, 1 contradicted, 0 inconclusive, 0 not judged, 1 not measured" in md
     assert "**sanity** rows: 1 — 1 reproduced" in md
     assert "[-0.010, 0.070]" in md and "| 1000 |" in md
     assert "SV-UAP \\| from 64 images" in md                    # a pipe in a cell is escaped

@@ -222,5 +222,22 @@ def test_layer_sweep_rows_per_seed():
                        device="cpu", seed=2)
     assert list(t.depth) == [0, 1, -1] and (t.seed == 2).all() and d.shape == (2, 1, 8, 8)
     real = t[t.depth >= 0]
-    assert (real.fooling_rate == real[["fooling_rate_plus", "fooling_rate_minus"]].max(axis=1)).all()
+    # the sign is chosen on the base batch: its rate is one of the two signs', never picked by the evaluation
+    chosen = real.fooling_rate_plus.where(real.sign == 1, real.fooling_rate_minus)
+    assert (real.fooling_rate == chosen).all() and set(real.sign) <= {1, -1}
+    assert (real.fooling_rate_best_sign == real[["fooling_rate_plus", "fooling_rate_minus"]].max(axis=1)).all()
     assert best_layer(t) in ("net.conv1", "net.layer1")
+
+
+def test_signed_picks_the_sign_on_the_base_batch_not_the_evaluation_images():
+    from uap.s4 import fool_signed, signed
+    model = tiny_resnet(image_size=8, logit_scale=10.0).eval()
+    x = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    d = torch.randn(1, 8, 8, generator=torch.Generator().manual_seed(1)) * 0.6
+    base, ev = x[:8], x[8:]
+    s = signed(model, base, d, "cpu")
+    clean_b = model(base).argmax(1)
+    fb = lambda v: float((model((base + v).clamp(0, 1)).argmax(1) != clean_b).float().mean())  # noqa: E731
+    assert fb(s) >= fb(-s)
+    fr, chosen = fool_signed(model, base, ev, model(ev).argmax(1), d, "cpu")
+    assert torch.equal(chosen, s) and fr["sign"] == (1 if torch.equal(s, d) else -1)

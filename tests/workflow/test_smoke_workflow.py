@@ -12,6 +12,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from uap.claims import VERDICTS
 from uap.data.mnist_family import FASHION_SHA256
 
 from .conftest import REPO, run
@@ -37,8 +38,8 @@ def test_every_rule_ran_and_wrote_log_and_benchmark(smoke_project):
     benches = list((smoke_project / R / "benchmarks").rglob("*.tsv"))
     # 19 of the spine and S4; S2: +2 models, 4 upi_attack, tables, notebook; S1 analyses: +3 models, 8 jobs;
     # S1 universality: 13 jobs (its natural2 / robust_l2 models are counted with the S1 analyses)
-    # S3: 7 jobs; the claims notebook: 1
-    assert len(logs) == len(benches) == jobs == 59
+    # S3: 7 jobs; the claims notebook: 1; Table 3's second chain (natural2): a construction and 2 trainings
+    assert len(logs) == len(benches) == jobs == 62
     for b in benches:
         assert "s\th:m:s" in b.read_text().splitlines()[0]
 
@@ -74,8 +75,8 @@ def test_attack_tables_respect_budgets(smoke_project):
 
 
 def test_constructed_datasets_have_uniform_independent_labels(smoke_project):
-    c = pd.read_csv(smoke_project / R / "constructed" / "l2" / "contingency.csv")
-    stats = json.loads((smoke_project / R / "constructed" / "l2" / "construction.json").read_text())
+    c = pd.read_csv(smoke_project / R / "constructed" / "l2" / "natural" / "contingency.csv")
+    stats = json.loads((smoke_project / R / "constructed" / "l2" / "natural" / "construction.json").read_text())
     univ = c[c.dataset == "d_univ"].pivot(index="original_label", columns="new_label", values="count")
     adv = c[c.dataset == "d_adv"].pivot(index="original_label", columns="new_label", values="count")
     assert (univ.sum(axis=0) == univ.sum(axis=0).iloc[0]).all()          # new labels uniform
@@ -83,14 +84,33 @@ def test_constructed_datasets_have_uniform_independent_labels(smoke_project):
     assert stats["d_univ"]["size"] == stats["d_adv"]["size"] == int(univ.values.sum()) > 0
     if stats["d_univ"]["labels_exactly_independent"]:
         assert (univ.values == univ.values[0, 0]).all()
-    d = load_file(str(smoke_project / R / "constructed" / "l2" / "d_univ.safetensors"))
+    d = load_file(str(smoke_project / R / "constructed" / "l2" / "natural" / "d_univ.safetensors"))
     assert d["x"].min() >= 0 and d["x"].max() <= 1 and len(d["y"]) == stats["d_univ"]["size"]
+
+
+def test_replicate_chains_exist_and_differ(smoke_project):
+    """Table 3's second chain (constructed.replicate_sources: natural2) has its own source model, its own
+    construction (other seeds: other images, other perturbations) and its own trained models."""
+    base = smoke_project / R / "constructed" / "l2"
+    main, other = (json.loads((base / c / "construction.json").read_text()) for c in ("natural", "natural2"))
+    assert (main["source_model"], other["source_model"]) == ("natural", "natural2")
+    assert (main["replicate"], other["replicate"]) == (0, 1) and other["seed"] == main["seed"] + 1000
+    a, b = (load_file(str(base / c / "d_univ.safetensors")) for c in ("natural", "natural2"))
+    assert not torch.equal(a["source_index"][:64], b["source_index"][:64])      # other source images
+    wa, wb = (load_file(str(base / c / "models" / "d_univ_lr0.1_bs128_drop_s0.safetensors")) for c in ("natural", "natural2"))
+    assert any(not torch.equal(wa[k], wb[k]) for k in wa)
+    g = pd.read_csv(smoke_project / R / "tables" / "generalization.csv")
+    assert sorted(set(g.replicate)) == [0, 1] and set(g.source_model) == {"natural", "natural2"}
+    claims = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
+    t3 = claims[claims.claim.str.contains("Table 3")].iloc[0]
+    assert t3.seeds == 2 and t3.interval.startswith("t over 2 chains")
+    assert set(claims.verdict) <= {"reproduced", "contradicted", "inconclusive", "not judged", "not measured"}
 
 
 def test_generalization_table_and_metrics(smoke_project):
     g = pd.read_csv(smoke_project / R / "tables" / "generalization.csv")
     assert set(g.constructed) == {"d_adv", "d_univ"}
-    assert g.test_acc.between(0, 100).all() and g.best.sum() == 2
+    assert g.test_acc.between(0, 100).all() and g.best.sum() == 4             # 2 datasets x 2 chains x 1 seed
     assert set(g.paper_test_acc) == {64.3, 23.3}                  # CIFAR-10 reference row beside ours
     m = json.loads((smoke_project / R / "metrics.json").read_text())
     assert {"generalization", "natural", "pgd_l2", "universal_l2", "d_univ_l2", "d_adv_l2"} <= set(m)
@@ -150,7 +170,7 @@ def test_s2_tables_and_perturbations(smoke_project):
     assert abs(stated - ratio) < 0.011, (ratio, row.ours.tolist())       # table1.csv is rounded to 3 decimals
     own = pd.read_csv(upi / "claims.csv")                      # the run's S2 rows
     assert list(own.kind) == ["finding", "finding", "sanity", "finding"]
-    assert set(own.verdict) <= {"reproduced", "not reproduced", "not measured", "not judged"}
+    assert set(own.verdict) <= set(VERDICTS)
     ratio_rows = own.iloc[:2]                                   # bootstrap over the evaluation images
     assert (ratio_rows.ci_low <= ratio_rows.ci_high).all() and list(ratio_rows.n) == [64, 64]
 
@@ -240,7 +260,7 @@ def test_claims_table(smoke_project):
     rows = c.set_index("claim")
     budget = [k for k in rows.index if "Table 5" in k and k.startswith("budget")]
     assert len(budget) == 1 and rows.loc[budget[0], "verdict"] == "not measured"     # budget_check off in smoke
-    assert set(c.verdict) <= {"reproduced", "not reproduced", "not measured", "not judged"}
+    assert set(c.verdict) <= set(VERDICTS)
 
 
 def test_s1_interpolation_table(smoke_project):

@@ -3,7 +3,9 @@ rule claims_table:
         **s4_tables(),
         **s1a_tables(),
         **s1a_images(),
-        construction=f"{R}/constructed/{CNORM}/construction.json",
+        construction=expand(
+            f"{R}/constructed/{CNORM}/{{chain}}/construction.json", chain=CHAINS
+        ),
         generalization=rules.generalization_table.output.table,
         s2_claims=s2_tables()["upi_claims"],
         s1_interpolation=f"{R}/s1/interpolation.csv",
@@ -46,8 +48,8 @@ rule figures_claims:
         **s1a_images(),
         claims=rules.claims_table.output.table,
         generalization=rules.generalization_table.output.table,
-        construction=f"{R}/constructed/{CNORM}/construction.json",
-        contingency=f"{R}/constructed/{CNORM}/contingency.csv",
+        construction=f"{CMAIN}/construction.json",
+        contingency=f"{CMAIN}/contingency.csv",
         robust_universal=f"{R}/s1/scaling_robust_universal.safetensors",
         s1_interpolation=f"{R}/s1/interpolation.csv",
         notebook="notebooks/claims.ipynb",

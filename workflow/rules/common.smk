@@ -29,6 +29,10 @@ RUN = config["run"]
 R = f"results/{RUN}"
 NORMS = list(config["attacks"]["norms"])
 CNORM = config["constructed"]["norm"]
+# Table 3's replicate chains (source model → construction → trained models), the main one first;
+# CMAIN is the main chain's folder (its D_univ feeds the figures, Table 4 and the label tables)
+CHAINS = [config["constructed"]["source_model"], *config["constructed"]["replicate_sources"]]
+CMAIN = f"{R}/constructed/{CNORM}/{CHAINS[0]}"
 HPS = list(grid_points(config["constructed"]))
 # Global keys that change results (and so are params of every rule); device and max_batch_images
 # are execution settings, passed through the environment (see shell.prefix above).
@@ -43,6 +47,8 @@ wildcard_constraints:
     norm="l2|linf",
     cdata="d_adv|d_univ",
     hp="lr[0-9.e-]+_bs[0-9]+_(drop|nodrop)",
+    chain="[A-Za-z0-9_]+",
+    tseed="[0-9]+",
     interp="sg|ig",
 
 
@@ -98,20 +104,25 @@ def checkpoint_path(wildcards):
 
 
 def constructed_checkpoint(wildcards):
-    return (
-        f"{R}/checkpoints/{wildcards.norm}_{wildcards.cdata}_{wildcards.hp}.safetensors"
-    )
+    return f"{R}/checkpoints/{wildcards.norm}_{wildcards.chain}_{wildcards.cdata}_{wildcards.hp}_s{wildcards.tseed}.safetensors"
 
 
-def source_model():
-    return f"{R}/models/{config['constructed']['source_model']}.safetensors"
+def chain_index(wildcards):
+    """Replicate index of a chain (0: constructed.source_model); it offsets every seed of the chain."""
+    return CHAINS.index(wildcards.chain)
+
+
+def chain_source(wildcards):
+    return f"{R}/models/{wildcards.chain}.safetensors"
 
 
 def constructed_models():
     return expand(
-        f"{R}/constructed/{CNORM}/models/{{cdata}}_{{hp}}.safetensors",
+        f"{R}/constructed/{CNORM}/{{chain}}/models/{{cdata}}_{{hp}}_s{{tseed}}.safetensors",
+        chain=CHAINS,
         cdata=["d_adv", "d_univ"],
         hp=HPS,
+        tseed=range(config["constructed"]["train_seeds"]),
     )
 
 

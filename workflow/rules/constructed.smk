@@ -1,16 +1,16 @@
 rule construct_datasets:
     input:
-        model=source_model(),
+        model=chain_source,
         train=rules.prepare_data.output.train,
     output:
-        d_univ=f"{R}/constructed/{{norm}}/d_univ.safetensors",
-        d_adv=f"{R}/constructed/{{norm}}/d_adv.safetensors",
-        contingency=f"{R}/constructed/{{norm}}/contingency.csv",
-        stats=f"{R}/constructed/{{norm}}/construction.json",
+        d_univ=f"{R}/constructed/{{norm}}/{{chain}}/d_univ.safetensors",
+        d_adv=f"{R}/constructed/{{norm}}/{{chain}}/d_adv.safetensors",
+        contingency=f"{R}/constructed/{{norm}}/{{chain}}/contingency.csv",
+        stats=f"{R}/constructed/{{norm}}/{{chain}}/construction.json",
     log:
-        f"{R}/logs/construct_datasets/{{norm}}.log",
+        f"{R}/logs/construct_datasets/{{norm}}_{{chain}}.log",
     benchmark:
-        f"{R}/benchmarks/construct_datasets/{{norm}}.tsv"
+        f"{R}/benchmarks/construct_datasets/{{norm}}_{{chain}}.tsv"
     conda:
         "../envs/uap.yaml"
     threads: HEAVY_THREADS
@@ -20,22 +20,23 @@ rule construct_datasets:
         cfg=cfg_slice("attacks", "constructed"),
         data_dir=parent_of("input", "train"),
         out_dir=parent_of("output", "d_univ"),
+        replicate=chain_index,
     shell:
         "python -m uap construct --config {params.cfg} --model {input.model} --data-dir {params.data_dir} "
-        "--out-dir {params.out_dir} --threads {threads} > {log} 2>&1"
+        "--out-dir {params.out_dir} --replicate {params.replicate} --threads {threads} > {log} 2>&1"
 
 
 rule train_on_constructed:
     input:
-        dataset=f"{R}/constructed/{{norm}}/{{cdata}}.safetensors",
+        dataset=f"{R}/constructed/{{norm}}/{{chain}}/{{cdata}}.safetensors",
         test=rules.prepare_data.output.test,
     output:
-        weights=f"{R}/constructed/{{norm}}/models/{{cdata}}_{{hp}}.safetensors",
-        meta=f"{R}/constructed/{{norm}}/models/{{cdata}}_{{hp}}.json",
+        weights=f"{R}/constructed/{{norm}}/{{chain}}/models/{{cdata}}_{{hp}}_s{{tseed}}.safetensors",
+        meta=f"{R}/constructed/{{norm}}/{{chain}}/models/{{cdata}}_{{hp}}_s{{tseed}}.json",
     log:
-        f"{R}/logs/train_on_constructed/{{norm}}_{{cdata}}_{{hp}}.log",
+        f"{R}/logs/train_on_constructed/{{norm}}_{{chain}}_{{cdata}}_{{hp}}_s{{tseed}}.log",
     benchmark:
-        f"{R}/benchmarks/train_on_constructed/{{norm}}_{{cdata}}_{{hp}}.tsv"
+        f"{R}/benchmarks/train_on_constructed/{{norm}}_{{chain}}_{{cdata}}_{{hp}}_s{{tseed}}.tsv"
     conda:
         "../envs/uap.yaml"
     threads: HEAVY_THREADS
@@ -45,23 +46,28 @@ rule train_on_constructed:
         cfg=cfg_slice("constructed"),
         data_dir=parent_of("input", "test"),
         checkpoint=constructed_checkpoint,
+        replicate=chain_index,
     shell:
         "python -m uap train-constructed --config {params.cfg} --dataset {input.dataset} --data-dir {params.data_dir} "
-        "--hp {wildcards.hp} --out {output.weights} --checkpoint {params.checkpoint} --threads {threads} > {log} 2>&1"
+        "--hp {wildcards.hp} --replicate {params.replicate} --train-seed {wildcards.tseed} --out {output.weights} "
+        "--checkpoint {params.checkpoint} --threads {threads} > {log} 2>&1"
 
 
 rule generalization_table:
     input:
         models=constructed_models(),
         sources=[
-            f"{R}/models/natural.safetensors",
+            *expand(f"{R}/models/{{chain}}.safetensors", chain=CHAINS),
             *expand(
                 f"{R}/attacks/{{kind}}_{{norm}}.safetensors",
                 kind=["pgd", "universal"],
                 norm=NORMS,
             ),
-            f"{R}/constructed/{CNORM}/d_univ.safetensors",
-            f"{R}/constructed/{CNORM}/d_adv.safetensors",
+            *expand(
+                f"{R}/constructed/{CNORM}/{{chain}}/{{cdata}}.safetensors",
+                chain=CHAINS,
+                cdata=["d_univ", "d_adv"],
+            ),
         ],
     output:
         table=reported(f"{R}/tables/generalization.csv", "tables", "S1", "tables"),

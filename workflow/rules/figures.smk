@@ -3,8 +3,8 @@ rule figures_s1_constructed:
         universal=expand(f"{R}/attacks/universal_{{norm}}.safetensors", norm=NORMS),
         pgd=expand(f"{R}/attacks/pgd_{{norm}}.csv", norm=NORMS),
         table=f"{R}/tables/generalization.csv",
-        stats=f"{R}/constructed/{CNORM}/construction.json",
-        contingency=f"{R}/constructed/{CNORM}/contingency.csv",
+        stats=f"{CMAIN}/construction.json",
+        contingency=f"{CMAIN}/contingency.csv",
         notebook="notebooks/s1_constructed.ipynb",
     output:
         notebook=f"{R}/notebooks/s1_constructed.ipynb",

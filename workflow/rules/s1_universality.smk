@@ -74,7 +74,7 @@ rule interp_table:
 
 rule leakage_probes:
     input:
-        dataset=f"{R}/constructed/{CNORM}/d_univ.safetensors",
+        dataset=f"{CMAIN}/d_univ.safetensors",
         models=expand(f"{R}/models/{{m}}.safetensors", m=config["leakage"]["models"]),
         test=rules.prepare_data.output.test,
     output:
