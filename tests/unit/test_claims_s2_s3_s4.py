@@ -197,3 +197,25 @@ def test_s4_rows_not_measured(cfg, tmp_path):
     by = {r["claim"]: r["verdict"] for r in rows}
     assert by["layers nearer the input give higher fooling rates (Sec. 6.2)"] == "not measured"
     assert by["SV-UAPs transfer across networks (Sec. 6.2)"] == "not measured"
+
+
+def test_s3_a_collapsed_generator_is_a_failed_replicate_not_a_better_map(cfg, tmp_path):
+    path = _s3_csv(tmp_path)
+    t = pd.read_csv(path)
+    hit = (t.model == "densenet") & (t.interpreter == "rts") & (t.seed == 1)
+    t.loc[hit, ["fr_juap", "l1_juap", "iou_juap"]] = [0.0, 0.0, 0.99]      # δ ≈ 0: fools nothing, maps untouched
+    t.to_csv(path, index=False)
+    rows = s3_rows(cfg, path)
+    base = s3_rows(cfg, _s3_csv(tmp_path / ".."))
+    assert "1 of 18 JUAP cells collapsed" in rows[0]["ours"] and "densenet/rts seed 1" in rows[0]["ours"]
+    assert rows[0]["value"] == pytest.approx(base[0]["value"] + 0.68 / 6 / 3)   # counted against the fooling row
+    assert rows[2]["value"] == pytest.approx(base[2]["value"])        # and is left out of the IoU row
+
+
+def test_s2_every_cell_is_judged_a_median_cannot_hide_one_at_noise_level(cfg, tmp_path):
+    t1, cc, pi = _s2_inputs(tmp_path, upi=1.8, pgd_pgd_fgm=0.95, sg_ig=0.9)
+    low = (pi.model == "cnn2") & (pi.interpreter == "sg") & pi.method.str.startswith("upi")
+    pi.loc[low, "dissimilarity"] /= 1.8                      # this cell's UPIs at the noise level
+    rows = s2_rows(cfg, t1, cc, pi)
+    assert "3 of 4 cells pass" in rows[0]["ours"] and "median ratio 1.8" in rows[0]["ours"]
+    assert rows[0]["verdict"] == "contradicted" and rows[0]["value"] == pytest.approx(1.0, abs=0.1)
