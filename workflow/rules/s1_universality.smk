@@ -74,7 +74,7 @@ rule interp_table:
 
 rule leakage_probes:
     input:
-        dataset=f"{CMAIN}/d_univ.safetensors",
+        datasets=expand(f"{R}/constructed/{CNORM}/{{chain}}/d_univ.safetensors", chain=CHAINS),
         models=expand(f"{R}/models/{{m}}.safetensors", m=config["leakage"]["models"]),
         test=rules.prepare_data.output.test,
     output:
@@ -92,7 +92,7 @@ rule leakage_probes:
         cfg=cfg_slice("leakage", "models"),
         data_dir=parent_of("input", "test"),
     shell:
-        "python -m uap leakage-probes --config {params.cfg} --dataset {input.dataset} --data-dir {params.data_dir} "
+        "python -m uap leakage-probes --config {params.cfg} --datasets {input.datasets} --data-dir {params.data_dir} "
         "--models {input.models} --out {output.table} --threads {threads} > {log} 2>&1"
 
 

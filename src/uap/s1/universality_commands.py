@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 
-from ..cli import _eval_subset, _fit_and_save, _load_split, _runtime
+from ..cli import CHECKPOINT_HELP, _eval_subset, _fit_and_save, _load_split, _pgd_checkpointing, _runtime
 from ..errors import UapError
 
 
@@ -23,13 +23,14 @@ def cmd_interp_dataset(a, cfg):
     train, dmeta = _load_split(a.data_dir, "train")
     ns = cfg["attacks"]["norms"][ic["norm"]]
     t0 = time.time()
-    res = build_variant(model, train.x, train.y, train.extra.get("y_fine"), a.variant,
-                        num_classes=dmeta["num_classes"], norm=ic["norm"], eps=ns["eps"], lr=ns["universal_lr"],
-                        epochs=ic["epochs"], batch_size=ic["batch_size"], source_size=ic["source_size"],
-                        gen=generator(cfg["seed"] + 606 + v["K"]), device=device, precision=cfg["precision"],
-                        max_images=cfg["max_batch_images"], balance=ic["balance"],
-                        pgd_steps=cfg["attacks"]["pgd"]["steps"], pgd_step_ratio=cfg["attacks"]["pgd"]["step_ratio"],
-                        adv_source_size=ic["adv_source_size"])
+    with _pgd_checkpointing(a, a.out):
+        res = build_variant(model, train.x, train.y, train.extra.get("y_fine"), a.variant,
+                            num_classes=dmeta["num_classes"], norm=ic["norm"], eps=ns["eps"], lr=ns["universal_lr"],
+                            epochs=ic["epochs"], batch_size=ic["batch_size"], source_size=ic["source_size"],
+                            gen=generator(cfg["seed"] + 606 + v["K"]), device=device, precision=cfg["precision"],
+                            max_images=cfg["max_batch_images"], balance=ic["balance"],
+                            pgd_steps=cfg["attacks"]["pgd"]["steps"], pgd_step_ratio=cfg["attacks"]["pgd"]["step_ratio"],
+                            adv_source_size=ic["adv_source_size"])
     st = res["stats"]
     st["seconds"] = round(time.time() - t0, 1)
     if st["size"] == 0:
@@ -94,7 +95,8 @@ def cmd_interp_table(a, cfg):
 
 
 def cmd_leakage_probes(a, cfg):
-    """S1 App. A.3, Table 4: linear probes on frozen penultimate features, trained on D_univ, tested on the test set."""
+    """S1 App. A.3, Table 4: linear probes on frozen penultimate features, trained on D_univ, tested on the
+    test set; once per replicate chain's D_univ (each chain: its own source model and construction)."""
     import torch
     import pandas as pd
     from ..artifacts import load_tensors, write_csv
@@ -102,28 +104,33 @@ def cmd_leakage_probes(a, cfg):
     from .leakage import feature_source, probe_accuracy
     lc = cfg["leakage"]
     device = _runtime(cfg, autocast=False)
-    tensors, cmeta = load_tensors(a.dataset)
     test, dmeta = _load_split(a.data_dir, "test")
-    source = cfg["models"][cmeta["source_model"]]
-    rows = []
+    models = {}
     for path in a.models:
-        t0 = time.time()
         model, mmeta = load_model(path, device)
-        before = {k: v.clone() for k, v in model.state_dict().items()}
-        r = probe_accuracy(model, tensors["x"], tensors["y"], test.x, test.y, dmeta["num_classes"], lc["probe"],
-                           seed=cfg["seed"], device=device)
-        if any(not torch.equal(before[k], v) for k, v in model.state_dict().items()):
-            raise RuntimeError(f"probing {mmeta['name']} changed its weights")
-        name = mmeta["name"]
-        rows.append({"model": name, "feature_source": feature_source(name, cfg["models"][name], source),
-                     "robust": bool(cfg["models"][name].get("adversarial")), "arch": mmeta["model"]["arch"],
-                     "feature_dim": r["feature_dim"], "train_size": int(len(tensors["y"])),
-                     "test_images": int(len(test.y)),
-                     "probe_train_acc": r["train_acc"] * 100, "test_acc": r["test_acc"] * 100,
-                     "model_test_acc": mmeta["metrics"]["test_acc"] * 100, "seconds": round(time.time() - t0, 1)})
-        print(f"probe on {name}: test accuracy {r['test_acc']:.4f} (train {r['train_acc']:.4f})", flush=True)
+        models[mmeta["name"]] = (model, mmeta)
+    rows = []
+    for dataset in a.datasets:
+        tensors, cmeta = load_tensors(dataset)
+        source = cfg["models"][cmeta["source_model"]]
+        for name, (model, mmeta) in models.items():
+            t0 = time.time()
+            before = {k: v.clone() for k, v in model.state_dict().items()}
+            r = probe_accuracy(model, tensors["x"], tensors["y"], test.x, test.y, dmeta["num_classes"], lc["probe"],
+                               seed=cfg["seed"], device=device)
+            if any(not torch.equal(before[k], v) for k, v in model.state_dict().items()):
+                raise RuntimeError(f"probing {name} changed its weights")
+            rows.append({"dataset": f"d_univ_{cmeta['norm']}", "replicate": int(cmeta.get("replicate", 0)),
+                         "source_model": cmeta["source_model"], "model": name,
+                         "feature_source": feature_source(name, cfg["models"][name], source),
+                         "robust": bool(cfg["models"][name].get("adversarial")), "arch": mmeta["model"]["arch"],
+                         "feature_dim": r["feature_dim"], "train_size": int(len(tensors["y"])),
+                         "test_images": int(len(test.y)),
+                         "probe_train_acc": r["train_acc"] * 100, "test_acc": r["test_acc"] * 100,
+                         "model_test_acc": mmeta["metrics"]["test_acc"] * 100, "seconds": round(time.time() - t0, 1)})
+            print(f"D_univ of {cmeta['source_model']}: probe on {name}: test accuracy {r['test_acc']:.4f} "
+                  f"(train {r['train_acc']:.4f})", flush=True)
     df = pd.DataFrame(rows)
-    df.insert(0, "dataset", f"d_univ_{cmeta['norm']}")
     write_csv(a.out, df)
     print(df.to_string(index=False))
 
@@ -226,6 +233,7 @@ def register(add):
     s.add_argument("--data-dir", required=True)
     s.add_argument("--variant", required=True, help="e.g. random_K16, class_K256, random_K1_half, cyclic_K256")
     s.add_argument("--out", required=True)
+    s.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     s = add("interp-train", cmd_interp_train, "S1 interpolation: train a fresh model on one variant")
     s.add_argument("--dataset", required=True)
     s.add_argument("--data-dir", required=True)
@@ -237,7 +245,7 @@ def register(add):
     s.add_argument("--models", nargs="+", required=True)
     s.add_argument("--out", required=True)
     s = add("leakage-probes", cmd_leakage_probes, "S1 Table 4: linear probes on frozen features, trained on D_univ")
-    s.add_argument("--dataset", required=True, help="D_univ (.safetensors)")
+    s.add_argument("--datasets", nargs="+", required=True, help="D_univ (.safetensors) of every replicate chain")
     s.add_argument("--data-dir", required=True)
     s.add_argument("--models", nargs="+", required=True)
     s.add_argument("--out", required=True)
