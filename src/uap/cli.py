@@ -467,20 +467,21 @@ def cmd_sv_layers(a, cfg):
     s = cfg["s4"]
     device, model, mmeta, train, sub, gen = _s4_inputs(a, cfg, a.model)
     layers = hidden_layers(model)
-    tables, deltas = [], None
+    tables, deltas = [], []
     for seed in range(s["seeds"]):      # each seed: its own base batch and power-method start
         base = train.floats()[torch.randperm(len(train), generator=gen)[:s["batch_images"]]]
         t, d = layer_sweep(model, layers, base, sub.x, norm=s["norm"], eps=s["eps"], q=s["q"], iters=s["iters"],
                            gen=gen, device=device, seed=seed, tol=s["tol"])
         tables.append(t)
-        deltas = d if deltas is None else deltas        # seed 0's singular vectors are saved (transfer, figures)
+        deltas.append(d)
     df = pd.concat(tables, ignore_index=True)
     df.insert(0, "model", mmeta["name"])
     df.insert(1, "arch", mmeta["model"]["arch"])
     write_csv(a.table, df)
-    save_tensors(a.out, {"delta": deltas}, {"attack": "sv_uap", "model": mmeta["name"], "layers": layers,
-                                            "s4": s, "seed": cfg["seed"],
-                                            "metrics": {"best_fooling_rate": float(df.fooling_rate.max())}})
+    # delta: seed 0's singular vectors (figures); delta_seeds: every seed's (the transfer matrix per seed)
+    save_tensors(a.out, {"delta": deltas[0], "delta_seeds": torch.stack(deltas)},
+                 {"attack": "sv_uap", "model": mmeta["name"], "layers": layers, "s4": s, "seed": cfg["seed"],
+                  "metrics": {"best_fooling_rate": float(df.fooling_rate.max())}})
 
 
 def cmd_sv_images(a, cfg):
@@ -532,9 +533,14 @@ def cmd_sv_transfer(a, cfg):
         model, mmeta = load_model(mpath, device)
         table = pd.read_csv(lpath)
         t, dmeta = load_tensors(dpath)
-        deltas[mmeta["name"]] = t["delta"][dmeta["layers"].index(best_layer(table))]
+        per_seed = t["delta_seeds"] if "delta_seeds" in t else t["delta"][None]
+        deltas[mmeta["name"]] = per_seed[:, dmeta["layers"].index(best_layer(table))]
         models[mmeta["name"]] = model
-    df = transfer_matrix(models, deltas, sub.x, device, s["norm"], s["eps"], generator(cfg["seed"] + 405))
+    gen = generator(cfg["seed"] + 405)
+    seeds = min(d.shape[0] for d in deltas.values())
+    # one matrix per layer-sweep seed (its own base batches, its own noise draw): the claims' interval is over them
+    df = pd.concat([transfer_matrix(models, {k: d[i] for k, d in deltas.items()}, sub.x, device, s["norm"], s["eps"],
+                                    gen).assign(seed=i) for i in range(seeds)], ignore_index=True)
     write_csv(a.table, df)
 
 

@@ -219,3 +219,15 @@ def test_s2_every_cell_is_judged_a_median_cannot_hide_one_at_noise_level(cfg, tm
     rows = s2_rows(cfg, t1, cc, pi)
     assert "3 of 4 cells pass" in rows[0]["ours"] and "median ratio 1.8" in rows[0]["ours"]
     assert rows[0]["verdict"] == "contradicted" and rows[0]["value"] == pytest.approx(1.0, abs=0.1)
+
+
+def test_s4_transfer_interval_is_over_layer_sweep_seeds(cfg, tmp_path):
+    paths, im, tr = _s4_inputs(tmp_path)
+    t = pd.read_csv(tr)
+    seeds = pd.concat([t.assign(seed=s, fooling_rate=t.fooling_rate + (0.02 * (s - 1) if s else 0.0)
+                                * (t.source != "random noise")) for s in range(3)])
+    seeds.to_csv(tr, index=False)
+    row = next(r for r in s4_rows(cfg, paths, im, tr) if "transfer" in r["claim"])
+    # excess over noise per seed: 0.25 (seed 0), 0.25 (seed 1), 0.27 (seed 2)
+    assert row["seeds"] == 3 and row["interval"].startswith("t over 3 layer-sweep seeds")
+    assert row["value"] == pytest.approx((0.25 + 0.25 + 0.27) / 3) and row["verdict"] == "reproduced"

@@ -12,7 +12,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from uap.claims import VERDICTS
+from uap.claims import COLUMNS, VERDICTS
 from uap.data.mnist_family import FASHION_SHA256
 
 from .conftest import REPO, run
@@ -130,8 +130,10 @@ def test_s4_tables(smoke_project):
         assert torch.allclose(d.abs().flatten(1).amax(1), torch.full((n_layers,), 0.1), atol=1e-5)   # ||δ||∞ = ε
     im = pd.read_csv(s4 / "images_natural.csv")
     assert set(im.method) == {"sv_uap", "deepfool_uap"} and set(im.n_images) == {8, 16}
+    assert set(im.batch) == {0, 1}                                  # s4.base_batches: 2
     tr = pd.read_csv(s4 / "transfer.csv")
     assert set(tr.source) == {"natural", "vgg", "random noise"} and set(tr.target) == {"natural", "vgg"}
+    assert set(tr.seed) == {0, 1}                                   # one matrix per layer-sweep seed (s4.seeds)
     q = pd.read_csv(s4 / "q_natural.csv")
     assert list(q.q) == [2, 10]
 
@@ -240,19 +242,21 @@ def test_s1_scaling_and_transfer(smoke_project):
 
 def test_claims_table(smoke_project):
     c = pd.read_csv(smoke_project / R / "tables" / "claims.csv")
-    assert list(c.columns) == ["system", "claim", "kind", "paper", "ours", "n", "ci_low", "ci_high", "seeds",
-                               "criterion", "verdict"]
+    assert list(c.columns) == COLUMNS
     assert set(c.kind) <= {"finding", "sanity", "extension"}
-    # S1: Table 3 + D_univ independence (sanity) 2; analyses 10 (Table 7 (2, sanity), shifts (2), scaling (3:
-    # natural, robust, rob-univ sanity), transfer, locality (2)); universality 4 (K, Table 5, cyclic, probes)
+    # S1: Table 3 + D_univ independence (sanity) 2; analyses 12 (Table 7 (2, sanity), shifts (2), scaling (5:
+    # natural beyond t = 1, the natural2 control, robust, rob-univ sanity, rob-univ on the natural model),
+    # transfer, locality (2)); universality 4 (K, Table 5, cyclic, probes)
     s1 = c[c.system == "S1"]
-    assert set(c.system) == {"S1", "S2", "S3", "S4"} and len(s1) == 2 + 10 + 4
+    assert set(c.system) == {"S1", "S2", "S3", "S4"} and len(s1) == 2 + 12 + 4
     assert (s1[s1.claim.str.contains("Table 7")].kind == "sanity").all()
-    for word in ("Table 7", "shifts", "scaled up", "transfer better", "patches", "independent of the original"):
+    for word in ("Table 7", "shifts", "scaled beyond", "control", "scaled down", "transfer better", "patches",
+                 "independent of the original"):
         assert s1.claim.str.contains(word).any(), word
     # every measured S1 finding built from per-image outcomes has an interval that holds its verdict
-    boot = s1[s1.claim.str.contains("shifts|scaled up|any scaling|transfer better|patches") & (s1.verdict != "not measured")]
-    assert len(boot) == 7 and boot.ci_low.notna().all() and (boot.ci_low <= boot.ci_high).all()
+    boot = s1[s1.claim.str.contains("shifts|scaled beyond|control|any scaling|scaled down|transfer better|patches")
+              & (s1.verdict != "not measured")]
+    assert len(boot) == 9 and boot.ci_low.notna().all() and (boot.ci_low <= boot.ci_high).all()
     assert (boot.n > 0).all()
     assert (c.system == "S2").sum() == 4 and (c.system == "S3").sum() == 4 and (c.system == "S4").sum() == 4
     s34 = c[c.system.isin(["S3", "S4"]) & (c.kind == "finding") & (c.verdict != "not measured")]
