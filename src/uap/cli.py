@@ -69,6 +69,28 @@ def check_images(t: dict, meta: dict, path) -> None:
         raise ArtifactError(f"{path}: labels out of range [0, {k}): found {int(y.min())}..{int(y.max())}{redo}")
 
 
+def _pgd_checkpointing(a, out: str):
+    """Checkpoints of the command's grouped PGD loops (attacks.core.checkpointing): at --checkpoint, else
+    in $UAP_CHECKPOINT_DIR (the workflow sets results/<run>/checkpoints: an execution setting, like the
+    device) under a name made of the command and its output, else none. A SIGTERM-stopped or killed
+    command resumes from them when re-run; they are removed once the command has succeeded."""
+    import contextlib
+    from .artifacts import after_commit
+    from .attacks.core import checkpoint_files, checkpointing
+    path = getattr(a, "checkpoint", None)
+    if not path and os.environ.get("UAP_CHECKPOINT_DIR"):
+        name = "_".join(Path(out).with_suffix("").parts[-3:])
+        path = str(Path(os.environ["UAP_CHECKPOINT_DIR"]) / f"{a.command}-{name}.safetensors")
+
+    @contextlib.contextmanager
+    def block():
+        with checkpointing(path):
+            yield
+        if path:
+            after_commit(lambda: [f.unlink(missing_ok=True) for f in checkpoint_files(path)])
+    return block()
+
+
 def _eval_subset(test, n: int, seed: int):
     import torch
     from .utils import generator
@@ -193,8 +215,9 @@ def cmd_pgd(a, cfg):
     threat = make_threat(a.norm, cfg["attacks"]["norms"][a.norm]["eps"])
     p = cfg["attacks"]["pgd"]
     t0 = time.time()
-    res = targeted_pgd(model, sub.floats(), target, threat, steps=p["steps"], step_ratio=p["step_ratio"],
-                       device=device, precision=cfg["precision"], max_images=cfg["max_batch_images"])
+    with _pgd_checkpointing(a, a.out):
+        res = targeted_pgd(model, sub.floats(), target, threat, steps=p["steps"], step_ratio=p["step_ratio"],
+                           device=device, precision=cfg["precision"], max_images=cfg["max_batch_images"])
     secs = time.time() - t0
     clean = predict(model, sub.x, device=device)
     pred = predict(model, sub.x, device=device, delta=res.delta)
@@ -237,9 +260,10 @@ def cmd_universal(a, cfg):
     ns = cfg["attacks"]["norms"][a.norm]
     threat = make_threat(a.norm, ns["eps"])
     t0 = time.time()
-    res = universal_pgd(model, train.floats()[base_idx], torch.arange(k), threat, lr=ns["universal_lr"],
-                        epochs=u["epochs"], batch_size=u["batch_size"], generator=gen, device=device,
-                        precision=cfg["precision"], max_images=cfg["max_batch_images"])
+    with _pgd_checkpointing(a, a.out):
+        res = universal_pgd(model, train.floats()[base_idx], torch.arange(k), threat, lr=ns["universal_lr"],
+                            epochs=u["epochs"], batch_size=u["batch_size"], generator=gen, device=device,
+                            precision=cfg["precision"], max_images=cfg["max_batch_images"])
     secs = time.time() - t0
     rows, curves = [], []
     for t in range(k):
@@ -285,27 +309,28 @@ def cmd_construct(a, cfg):
     threat = make_threat(c["norm"], ns["eps"])
     out = Path(a.out_dir)
     t0 = time.time()
-    univ = build_d_univ(model, train.x[src], train.y[src], threat, num_classes=k, group_size=c["group_size"],
-                        lr=ns["universal_lr"], epochs=c["univ_epochs"], batch_size=c["univ_batch_size"], gen=gen,
-                        device=device, precision=cfg["precision"], max_images=cfg["max_batch_images"],
-                        balance=c["balance"])
-    t_univ = time.time() - t0
-    if univ["stats"]["size"] == 0:
-        from .errors import UapError
-        raise UapError("D_univ is empty: some target class was never reached. Raise "
-                       "attacks.norms.<norm>.eps, constructed.univ_epochs or constructed.source_size. "
-                       f"Table before balancing: {univ['stats']['contingency_before_balancing']}")
-    if not univ["stats"]["labels_exactly_independent"]:
-        v, bound = univ["stats"]["cramers_v"], c["max_cramers_v"]
-        print(f"warning: some (original, new) label pairs were fooled too rarely for exact independence; "
-              f"Cramér's V of D_univ's labels = {v:.3f} (0 = independent)"
-              + (f", PAST the bound constructed.max_cramers_v = {bound:g}" if v > bound else
-                 f", within constructed.max_cramers_v = {bound:g}")
-              + "; the claims table's independence row tests it (χ², claims.independence_alpha)", flush=True)
-    t0 = time.time()
-    adv = build_d_adv(model, train.x, train.y, threat, table=torch.tensor(univ["stats"]["contingency"]),
-                      steps=cfg["attacks"]["pgd"]["steps"], step_ratio=cfg["attacks"]["pgd"]["step_ratio"], gen=gen,
-                      device=device, precision=cfg["precision"], max_images=cfg["max_batch_images"])
+    with _pgd_checkpointing(a, a.out_dir):   # D_univ's and D_adv's PGD: a re-run resumes where it stopped
+        univ = build_d_univ(model, train.x[src], train.y[src], threat, num_classes=k, group_size=c["group_size"],
+                            lr=ns["universal_lr"], epochs=c["univ_epochs"], batch_size=c["univ_batch_size"], gen=gen,
+                            device=device, precision=cfg["precision"], max_images=cfg["max_batch_images"],
+                            balance=c["balance"])
+        t_univ = time.time() - t0
+        if univ["stats"]["size"] == 0:
+            from .errors import UapError
+            raise UapError("D_univ is empty: some target class was never reached. Raise "
+                           "attacks.norms.<norm>.eps, constructed.univ_epochs or constructed.source_size. "
+                           f"Table before balancing: {univ['stats']['contingency_before_balancing']}")
+        if not univ["stats"]["labels_exactly_independent"]:
+            v, bound = univ["stats"]["cramers_v"], c["max_cramers_v"]
+            print(f"warning: some (original, new) label pairs were fooled too rarely for exact independence; "
+                  f"Cramér's V of D_univ's labels = {v:.3f} (0 = independent)"
+                  + (f", PAST the bound constructed.max_cramers_v = {bound:g}" if v > bound else
+                     f", within constructed.max_cramers_v = {bound:g}")
+                  + "; the claims table's independence row tests it (χ², claims.independence_alpha)", flush=True)
+        t0 = time.time()
+        adv = build_d_adv(model, train.x, train.y, threat, table=torch.tensor(univ["stats"]["contingency"]),
+                          steps=cfg["attacks"]["pgd"]["steps"], step_ratio=cfg["attacks"]["pgd"]["step_ratio"], gen=gen,
+                          device=device, precision=cfg["precision"], max_images=cfg["max_batch_images"])
     t_adv = time.time() - t0
     common = {"norm": c["norm"], "eps": threat.eps, "source_model": mmeta.get("name"), "seed": cfg["seed"] + offset,
               "replicate": a.replicate,
@@ -574,6 +599,10 @@ COMMAND_MODULES: tuple[str, ...] = ("uap.s1.commands", "uap.s1.universality_comm
                                      "uap.juap.commands", "uap.readme", "uap.claims_compare")
 
 
+CHECKPOINT_HELP = ("checkpoint of the PGD loops for resuming after a kill or SIGTERM (files <stem>.pgd<i>.*, deleted "
+                   "on success; default: under $UAP_CHECKPOINT_DIR if set, else none)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m uap", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -604,6 +633,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--norm", required=True, choices=["l2", "linf"])
         s.add_argument("--out", required=True)
         s.add_argument("--table", required=True)
+        s.add_argument("--checkpoint", help=CHECKPOINT_HELP)
         if name == "universal":
             s.add_argument("--curves", required=True)
     s = add("construct", cmd_construct, "build D_univ and D_adv")
@@ -612,6 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out-dir", required=True)
     s.add_argument("--replicate", type=_nonnegative_int, default=0,
                    help="replicate chain (0: the main one); offsets every seed of the construction")
+    s.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     s = add("train-constructed", cmd_train_constructed, "train on a constructed dataset at one grid point")
     s.add_argument("--dataset", required=True)
     s.add_argument("--data-dir", required=True)
