@@ -177,7 +177,8 @@ def cmd_train(a, cfg):
         train, _ = _eval_subset(train, m["train_subset"], m["seed"])
     if m.get("labels", "coarse") == "fine":
         train, test, meta = _fine_labels(train, test, meta, a.model)
-    _fit_and_save(m, meta, train.x, train.y, test, m["train"], seed=m["seed"], cfg=cfg, device=device,
+    # the master seed reaches every model (seed 0: the model's own seed, as before)
+    _fit_and_save(m, meta, train.x, train.y, test, m["train"], seed=cfg["seed"] + m["seed"], cfg=cfg, device=device,
                   checkpoint=a.checkpoint, out=a.out, desc=a.model, adversarial=m.get("adversarial"),
                   meta={"name": a.model, "config": m, "dataset": meta["dataset"]})
 

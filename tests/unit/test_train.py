@@ -297,3 +297,20 @@ def test_training_that_goes_nan_stops_and_keeps_the_last_finite_checkpoint(data,
         _train(data, checkpoint=ckpt2, tcfg=tcfg)
     assert ckpt2.read_bytes() == kept and json.loads(sidecar_path(ckpt2).read_text())["epoch"] == meta["epoch"] == 0
     assert ckpt.read_bytes() == before
+
+
+def test_the_master_seed_reaches_every_model(monkeypatch):
+    """`seed` (the master seed) offsets each model's own seed: another master seed trains other models
+    (a reviewer's re-run under another seed re-draws the whole chain); seed 0 keeps the model's own seed."""
+    from types import SimpleNamespace
+
+    import uap.cli as cli
+    seen = []
+    monkeypatch.setattr(cli, "_runtime", lambda cfg, offset=0, **kw: "cpu")
+    monkeypatch.setattr(cli, "_load_split", lambda d, s: (SimpleNamespace(x=None, y=None), {"dataset": "x"}))
+    monkeypatch.setattr(cli, "_fit_and_save", lambda *a, seed, **kw: seen.append(seed))
+    m = {"seed": 10, "train": {}}
+    for master in (0, 7):
+        cli.cmd_train(SimpleNamespace(model="natural2", data_dir="d", checkpoint=None, out="o"),
+                      {"seed": master, "models": {"natural2": m}})
+    assert seen == [10, 17]
