@@ -18,11 +18,14 @@ config.update(_validated)
 # (device, max_batch_images) reach the commands through the environment, not through params: they
 # do not change results, so changing them must not re-run anything (Snakemake tracks params and the
 # shell command's text, not its prefix). Threads come from `threads:` (--threads {threads}).
+# UAP_CHECKPOINT_DIR: where the PGD commands (universal, construct, interp-dataset, pgd) keep the
+# checkpoints a re-run after a kill or SIGTERM resumes from (the run's own folder).
 shell.prefix(
     f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; "
     + "".join(
         f"export {k}={shlex.quote(v)}; " for k, v in execution_env(config).items()
     )
+    + f"export UAP_CHECKPOINT_DIR={shlex.quote('results/' + config['run'] + '/checkpoints')}; "
 )
 
 RUN = config["run"]
