@@ -66,19 +66,62 @@ def summary_line(res) -> str:
             f"{int((res.verdict_a == 'absent').sum())} only in B, {int((res.verdict_b == 'absent').sum())} only in A")
 
 
-def cmd_claims_compare(a, cfg):
-    """Compare two claims tables row by row; exit status 1 when a verdict flips reproduced ↔ contradicted."""
+def _read(path_text: str):
     import pandas as pd
-    tables = []
-    for p in (a.a, a.b):
-        path = Path(p)
-        if not path.is_file():
-            raise UapError(f"{path}: no such claims table")
-        try:
-            tables.append(pd.read_csv(path))
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise UapError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
-    res = compare_tables(*tables, names=(a.a, a.b))
+    path = Path(path_text)
+    if not path.is_file():
+        raise UapError(f"{path}: no such claims table")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UapError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
+
+
+def verdict_matrix(tables: dict):
+    """Every row's verdict in each run, side by side (runs named by the dict's keys), with `flip` (some run
+    reproduced and another contradicted) and `outside` (how many ordered pairs of runs have one run's value
+    outside the other's interval, of the pairs where both are defined)."""
+    import pandas as pd
+    names = list(tables)
+    key = ["system", "claim"]
+    out = None
+    for n in names:
+        t = tables[n].reindex(columns=key + ["kind", "verdict"]).drop_duplicates(key).rename(columns={"verdict": n})
+        out = t if out is None else out.merge(t.drop(columns="kind"), on=key, how="outer")
+    out[names] = out[names].fillna("absent")
+    out["flip"] = [DECIDED <= set(r) for r in out[names].itertuples(index=False)]
+    outside, pairs = [0] * len(out), [0] * len(out)
+    for i, a_ in enumerate(names):
+        for b_ in names[i + 1:]:
+            c = compare_tables(tables[a_], tables[b_]).set_index(key)
+            for j, k in enumerate(zip(out.system, out.claim)):
+                if k in c.index and not pd.isna(c.loc[k, "values_inside"]):
+                    pairs[j] += 1
+                    outside[j] += int(not bool(c.loc[k, "values_inside"]))
+    out["pairs_outside"] = [f"{o}/{p}" for o, p in zip(outside, pairs)]
+    return out
+
+
+def cmd_claims_compare(a, cfg):
+    """Compare claims tables row by row (the first is the reference); exit status 1 when a verdict flips
+    reproduced ↔ contradicted between any two of them."""
+    import pandas as pd
+    tables = [_read(p) for p in a.tables]
+    if len(tables) < 2:
+        raise UapError("claims-compare: give at least two claims tables (the reference first)")
+    if len(tables) > 2:
+        m = verdict_matrix({p: t for p, t in zip(a.tables, tables)})
+        if a.out:
+            from .artifacts import write_csv
+            write_csv(a.out, m)
+        with pd.option_context("display.width", 250, "display.max_colwidth", 50):
+            print(m.assign(claim=m.claim.str.slice(0, 50)).to_string(index=False))
+        for r in m[m.flip].itertuples():
+            print(f"FLIP: {r.system} — {r.claim}")
+        print(f"{len(m)} rows in {len(tables)} tables: {int(m.flip.sum())} flip reproduced ↔ contradicted")
+        return 1 if m.flip.any() else 0
+    (ta, tb), (pa, pb) = tables, a.tables
+    res = compare_tables(ta, tb, names=(pa, pb))
     if a.out:
         from .artifacts import write_csv
         write_csv(a.out, res)
@@ -87,7 +130,7 @@ def cmd_claims_compare(a, cfg):
         matplotlib.use("Agg")
         from .artifacts import _atomic_write
         from .claims_forest import forest_plot
-        fig = forest_plot(tables[1], tables[0], labels=(Path(a.b).name + " (B)", Path(a.a).name + " (A)"))
+        fig = forest_plot(tb, ta, labels=(Path(pb).name + " (B)", Path(pa).name + " (A)"))
         fig.tight_layout()
         _atomic_write(Path(a.plot), lambda tmp: fig.savefig(tmp, dpi=110, format=Path(a.plot).suffix.lstrip(".") or "png"))
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
@@ -96,14 +139,15 @@ def cmd_claims_compare(a, cfg):
     print(summary_line(res))
     flips = res[res.flip]
     for r in flips.itertuples():
-        print(f"FLIP: {r.system} — {r.claim}: {r.verdict_a} in {a.a}, {r.verdict_b} in {a.b}")
+        print(f"FLIP: {r.system} — {r.claim}: {r.verdict_a} in {pa}, {r.verdict_b} in {pb}")
     return 1 if len(flips) else 0
 
 
 def register(add) -> None:
-    s = add("claims-compare", cmd_claims_compare, "compare two claims tables (exit 1 on a reproduced/contradicted flip)",
-            config=False)
-    s.add_argument("a", help="claims table A (e.g. the published reference, benchmarks/reference/claims.csv)")
-    s.add_argument("b", help="claims table B (e.g. your re-run, results/default/tables/claims.csv)")
-    s.add_argument("--out", help="also write the comparison as CSV")
-    s.add_argument("--plot", help="also draw both runs' intervals side by side (forest plot, PNG or PDF)")
+    s = add("claims-compare", cmd_claims_compare,
+            "compare claims tables, the reference first (exit 1 on a reproduced/contradicted flip)", config=False)
+    s.add_argument("tables", nargs="+", metavar="TABLE",
+                   help="claims tables: the reference first (e.g. benchmarks/reference/claims.csv), then re-runs "
+                        "(e.g. results/default/tables/claims.csv); with three or more, a verdict matrix")
+    s.add_argument("--out", help="also write the comparison (two tables) or the verdict matrix (more) as CSV")
+    s.add_argument("--plot", help="two tables: also draw both runs' intervals side by side (forest plot, PNG or PDF)")

@@ -81,3 +81,15 @@ def test_compare_draws_both_runs(tmp_path):
     b = _write(tmp_path, "b", _table(28.0, (20.0, 36.0)))
     assert main(["claims-compare", a, b, "--plot", str(tmp_path / "forest.png")]) == 0
     assert (tmp_path / "forest.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_three_tables_give_a_verdict_matrix(tmp_path, capsys):
+    a = _write(tmp_path, "a", _table(30.0, (25.0, 35.0)))
+    b = _write(tmp_path, "b", _table(28.0, (20.0, 36.0)))
+    c = _write(tmp_path, "c", _table(12.0, (5.0, 19.0)))
+    assert main(["claims-compare", a, b, c, "--out", str(tmp_path / "m.csv")]) == 0
+    m = pd.read_csv(tmp_path / "m.csv").set_index("claim")
+    assert list(m.loc["Table 3", [a, b, c]]) == ["reproduced", "reproduced", "inconclusive"]
+    assert m.loc["Table 3", "pairs_outside"] == "2/3" and not m.flip.any()     # c's 12 lies outside a's and b's
+    d = _write(tmp_path, "d", _table(3.0, (1.0, 5.0)))
+    assert main(["claims-compare", a, b, d]) == 1 and "FLIP: S1 — Table 3" in capsys.readouterr().out
