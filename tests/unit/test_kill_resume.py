@@ -113,10 +113,10 @@ def test_sigterm_mid_epoch_checkpoints_at_once_and_the_rerun_is_bit_identical(wo
     ckpt = world / "ckpt" / f"{name}.safetensors"
     proc = _start(world, name)
     _wait_for(lambda: _sidecar_epoch(ckpt) == 0, proc)               # now early in epoch 2
-    t0 = time.time()
     os.kill(proc.pid, signal.SIGTERM)
+    # within a cluster's usual grace period (30 s) before SIGKILL; that it stopped at once, not at the end of
+    # its epoch, is the mid-epoch checkpoint below (no wall-clock assertion: timings belong in benchmarks)
     assert proc.wait(timeout=30) == EXIT_TERMINATED, (world / f"{name}.log").read_text()
-    assert time.time() - t0 < 5, "the checkpoint must be written within a few seconds"
     log = (world / f"{name}.log").read_text()
     last = [line for line in log.splitlines() if line.strip()][-1]
     assert last.startswith("stopped: ") and "SIGTERM" in last and str(ckpt) in last and "re-run" in last, log
