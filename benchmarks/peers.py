@@ -19,9 +19,14 @@ inside `torch.autocast("cpu", bfloat16)`, as the default profile runs them (our 
 as the package always runs it); `--peers-precision same` (default) runs each peer in the same
 precision as our attack it is compared with, `fp32` runs them as shipped. Scoring is always fp32.
 DeepFool UAP is also timed at batch_size 1 (`uap (batch 1)`): the original sequential algorithm, one
-image at a time at the latest v. Our attacks get the model as the pipeline's `load_model` hands it to
-every attack, its batch norms folded into the convolutions (`uap.models.fold`: the same function);
-`--peers-model folded` gives the peers that folded copy too, `trained` (default) the module as trained.
+image at a time at the latest v.
+
+Every tool attacks the identical model object, so a ratio measures the attacks and nothing else. Each
+comparison runs twice in one invocation (`--models both`, the default): on the module as trained
+(batch norms in place: what torchattacks/ART users attack) and on its batch-norm-folded copy (what the
+pipeline's `load_model` hands our attacks; `uap.models.fold`, the same function), on the same images.
+The CSV has a `model` column (trained / folded); `<out stem>_ratios.csv` and the second printed table
+put the two ratios of each tool side by side, with folded / trained seconds per tool.
 """
 from __future__ import annotations
 
@@ -201,23 +206,30 @@ class FloatLogits(torch.nn.Module):
         return self.model(x).float()
 
 
+MODELS = ("trained", "folded")
+
+
 def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: int = 0, acc=float("nan")) -> list[dict]:
     """The three comparisons on `model` (eval mode) and test images x_all/y_all (disjoint slices per
-    comparison, taken in order). Returns the table's rows (also written as CSV by `run`)."""
+    comparison, taken in order), once per model variant of cfg["models"] (default both): `trained` (the
+    module as trained, batch norms in place) and `folded` (its batch norms folded into the convolutions,
+    as `uap.train.load_model` hands every model to our attacks). Within a variant every tool attacks
+    that same model object, on the same images; time_ratio = a tool's time / ours on the same model.
+    Returns the table's rows (also written as CSV by `run`)."""
     eps, rows, at, prec = cfg["eps"], [], 0, cfg.get("precision", "fp32")
     peers_as_shipped = cfg.get("peers_precision", "same") == "fp32"
-    folded = frozen_copy(model)                  # ours: the model as load_model hands it to every attack
-    peer_model = folded if cfg.get("peers_model", "trained") == "folded" else model
+    variants = list(cfg.get("models", MODELS))
+    if not variants or set(variants) - set(MODELS):
+        raise ValueError(f"models must be among {MODELS}, got {variants}")
+    attacked = {"trained": model, "folded": frozen_copy(model)}
 
     def precision_of(tool: str, comparison: str = "") -> str:
         if peers_as_shipped and not tool.startswith("uap"):
             return "fp32"
         return "fp32" if comparison.startswith("DeepFool") else prec   # the package's DeepFool is always fp32
     if prec != "fp32":          # ART turns logits into numpy arrays, which have no bfloat16
-        model, folded, peer_model = FloatLogits(model), FloatLogits(folded), FloatLogits(peer_model)
-
-    def model_of(tool: str):
-        return folded if tool.startswith("uap") else peer_model
+        model = FloatLogits(model)
+        attacked = {k: FloatLogits(m) for k, m in attacked.items()}
 
     def take(k):
         nonlocal at
@@ -226,63 +238,96 @@ def compare(model, x_all: torch.Tensor, y_all: torch.Tensor, cfg: dict, seed: in
             raise ValueError(f"need {at} images, have {x_all.shape[0]}")
         return x_all[at - k:at], y_all[at - k:at]
 
-    def add(comparison, tool, seconds, runs, metric, value, images, setting):
+    def add(variant, comparison, tool, seconds, runs, metric, value, images, setting):
         rows.append({"comparison": comparison, "tool": tool, "seconds": round(seconds, 3), "runs": runs,
                      "metric": metric, "value": round(value, 4), "images": images, "setting": setting,
-                     "model_test_acc": round(acc, 4), "precision": precision_of(tool, comparison),
-                     "model": "folded" if tool.startswith("uap") else cfg.get("peers_model", "trained")})
+                     "model_test_acc": round(acc, 4), "precision": precision_of(tool, comparison), "model": variant})
 
-    # 1. per-example targeted PGD ℓ2
-    n, steps = cfg["pgd_images"], cfg["pgd_steps"]
-    x, y = take(n)
-    tgt = (y + 1 + torch.randint(0, 9, (n,), generator=generator(seed + 1))) % 10   # ≠ label
-    kw = {"eps": eps, "steps": steps, "step_size": eps / 3}
-    setting = f"{steps} steps of ε/3, no random start"
-    for tool, fn in (("uap", ours_pgd), ("torchattacks PGDL2", torchattacks_pgd)):
-        m = model_of(tool)
-        s, r, d = timed(lambda: fn(m, x, tgt, **kw), lambda: fn(m, x[:4], tgt[:4], **kw), precision_of(tool))
-        add("per-example targeted PGD l2", tool, s, r, "ASR", score(model, x, d, labels=y, target=tgt), n, setting)
-
-    # 2. targeted universal PGD on a base set; success on the base set and on held-out images
-    n, t = cfg["univ_images"], cfg["univ_target"]
-    xb, yb = take(n)
+    # the same images for every variant (taken once)
+    n_pgd, steps = cfg["pgd_images"], cfg["pgd_steps"]
+    x, y = take(n_pgd)
+    tgt = (y + 1 + torch.randint(0, 9, (n_pgd,), generator=generator(seed + 1))) % 10   # ≠ label
+    n_univ, t = cfg["univ_images"], cfg["univ_target"]
+    xb, yb = take(n_univ)
     xe, ye = take(cfg["eval_images"])
-    kw = {"eps": eps, "passes": cfg["univ_passes"], "step_size": 2 * eps / 3, "batch_size": cfg["univ_batch"]}
-    setting = (f"target {t}, {cfg['univ_passes']} passes, l2 step 2ε/3 (ours: minibatches of {cfg['univ_batch']}; "
-               f"ART: one FGSM step of ε per image)")
-    for tool, fn in (("uap", ours_universal), ("ART TargetedUniversalPerturbation", art_universal)):
-        m = model_of(tool)
-        s, r, d = timed(lambda: fn(m, xb, t, **kw), lambda: fn(m, xb[:4], t, **{**kw, "passes": 1}),
-                        precision_of(tool))
-        d = flat_delta(d)
-        add("targeted universal PGD l2", tool, s, r, "success (base set)", score(model, xb, d, labels=yb, target=t),
-            n, setting)
-        add("targeted universal PGD l2", tool, s, r, "success (held-out)", score(model, xe, d, labels=ye, target=t),
-            cfg["eval_images"], setting)
-
-    # 3. DeepFool UAP, same passes over the same images
-    n = cfg["df_images"]
-    xd, yd = take(n)
-    kw = {"eps": eps, "passes": cfg["df_passes"], "max_iter": cfg["df_max_iter"], "overshoot": cfg["df_overshoot"],
-          "classes": cfg["df_classes"]}
-    setting = (f"{cfg['df_passes']} passes, DeepFool max_iter {cfg['df_max_iter']}, overshoot {cfg['df_overshoot']}, "
-               f"{cfg['df_classes']} classes")
+    n_df = cfg["df_images"]
+    xd, yd = take(n_df)
     clean_d, clean_e = predict(model, xd), predict(model, xe)
-    for tool, fn in (("uap", ours_deepfool_uap), ("uap (batch 1)", ours_deepfool_uap_sequential),
-                     ("ART UniversalPerturbation(deepfool)", art_deepfool_uap)):
-        m = model_of(tool)
-        s, r, d = timed(lambda: fn(m, xd, **kw), lambda: fn(m, xd[:4], **{**kw, "passes": 1}),
-                        precision_of(tool, "DeepFool"))
-        d = flat_delta(d)
-        add("DeepFool UAP l2", tool, s, r, "fooling rate (images used)", score(model, xd, d, labels=yd, clean=clean_d),
-            n, setting)
-        add("DeepFool UAP l2", tool, s, r, "fooling rate (held-out)", score(model, xe, d, labels=ye, clean=clean_e),
-            cfg["eval_images"], setting)
 
-    ours = {r["comparison"]: r["seconds"] for r in rows if r["tool"] == "uap"}
+    for variant in variants:
+        m = attacked[variant]           # every tool below attacks this one object
+
+        # 1. per-example targeted PGD ℓ2
+        kw = {"eps": eps, "steps": steps, "step_size": eps / 3}
+        setting = f"{steps} steps of ε/3, no random start"
+        for tool, fn in (("uap", ours_pgd), ("torchattacks PGDL2", torchattacks_pgd)):
+            s, r, d = timed(lambda: fn(m, x, tgt, **kw), lambda: fn(m, x[:4], tgt[:4], **kw), precision_of(tool))
+            add(variant, "per-example targeted PGD l2", tool, s, r, "ASR",
+                score(model, x, d, labels=y, target=tgt), n_pgd, setting)
+
+        # 2. targeted universal PGD on a base set; success on the base set and on held-out images
+        kw = {"eps": eps, "passes": cfg["univ_passes"], "step_size": 2 * eps / 3, "batch_size": cfg["univ_batch"]}
+        setting = (f"target {t}, {cfg['univ_passes']} passes, l2 step 2ε/3 (ours: minibatches of "
+                   f"{cfg['univ_batch']}; ART: one FGSM step of ε per image)")
+        for tool, fn in (("uap", ours_universal), ("ART TargetedUniversalPerturbation", art_universal)):
+            s, r, d = timed(lambda: fn(m, xb, t, **kw), lambda: fn(m, xb[:4], t, **{**kw, "passes": 1}),
+                            precision_of(tool))
+            d = flat_delta(d)
+            add(variant, "targeted universal PGD l2", tool, s, r, "success (base set)",
+                score(model, xb, d, labels=yb, target=t), n_univ, setting)
+            add(variant, "targeted universal PGD l2", tool, s, r, "success (held-out)",
+                score(model, xe, d, labels=ye, target=t), cfg["eval_images"], setting)
+
+        # 3. DeepFool UAP, same passes over the same images
+        kw = {"eps": eps, "passes": cfg["df_passes"], "max_iter": cfg["df_max_iter"],
+              "overshoot": cfg["df_overshoot"], "classes": cfg["df_classes"]}
+        setting = (f"{cfg['df_passes']} passes, DeepFool max_iter {cfg['df_max_iter']}, overshoot "
+                   f"{cfg['df_overshoot']}, {cfg['df_classes']} classes")
+        for tool, fn in (("uap", ours_deepfool_uap), ("uap (batch 1)", ours_deepfool_uap_sequential),
+                         ("ART UniversalPerturbation(deepfool)", art_deepfool_uap)):
+            s, r, d = timed(lambda: fn(m, xd, **kw), lambda: fn(m, xd[:4], **{**kw, "passes": 1}),
+                            precision_of(tool, "DeepFool"))
+            d = flat_delta(d)
+            add(variant, "DeepFool UAP l2", tool, s, r, "fooling rate (images used)",
+                score(model, xd, d, labels=yd, clean=clean_d), n_df, setting)
+            add(variant, "DeepFool UAP l2", tool, s, r, "fooling rate (held-out)",
+                score(model, xe, d, labels=ye, clean=clean_e), cfg["eval_images"], setting)
+
+    ours = {(r["comparison"], r["model"]): r["seconds"] for r in rows if r["tool"] == "uap"}
     for r in rows:
-        r["time_ratio"] = round(r["seconds"] / ours[r["comparison"]], 2)
+        r["time_ratio"] = round(r["seconds"] / ours[(r["comparison"], r["model"])], 2)
     return rows
+
+
+def side_by_side(rows: list[dict]) -> list[dict]:
+    """One row per (comparison, tool): seconds and time ratio (their time / ours, both tools on the same
+    model) under each model variant of the run, next to each other, and folded / trained seconds."""
+    out: dict[tuple, dict] = {}
+    for r in rows:
+        o = out.setdefault((r["comparison"], r["tool"]), {"comparison": r["comparison"], "tool": r["tool"]})
+        o[f"seconds_{r['model']}"] = r["seconds"]
+        o[f"ratio_{r['model']}"] = r["time_ratio"]
+    for o in out.values():
+        if "seconds_trained" in o and "seconds_folded" in o:
+            o["folded_over_trained"] = round(o["seconds_folded"] / o["seconds_trained"], 2)
+    return list(out.values())
+
+
+def ratio_table(rows: list[dict]) -> str:
+    sbs = side_by_side(rows)
+    variants = [v for v in MODELS if any(f"ratio_{v}" in o for o in sbs)]
+    both = len(variants) == 2
+    head = (["comparison", "tool"] + [f"their time / ours ({v})" for v in variants]
+            + [f"time (s, {v})" for v in variants] + (["folded / trained time"] if both else []))
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for o in sbs:
+        cells = [o["comparison"], o["tool"]]
+        cells += [f"{o[f'ratio_{v}']:.2f}×" if f"ratio_{v}" in o else "" for v in variants]
+        cells += [f"{o[f'seconds_{v}']:.2f}" if f"seconds_{v}" in o else "" for v in variants]
+        if both:
+            cells.append(f"{o['folded_over_trained']:.2f}" if "folded_over_trained" in o else "")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def run(cfg: dict, out: Path, seed: int = 0) -> list[dict]:
@@ -297,7 +342,18 @@ def run(cfg: dict, out: Path, seed: int = 0) -> list[dict]:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+    sbs = side_by_side(rows)
+    fields = list(dict.fromkeys(k for o in sbs for k in o))
+    with open(ratios_path(out), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(sbs)
     return rows
+
+
+def ratios_path(out: Path) -> Path:
+    """Where `run` writes the side-by-side ratios: next to the CSV, `<stem>_ratios.csv`."""
+    return out.with_name(out.stem + "_ratios.csv")
 
 
 def table(rows: list[dict]) -> str:
@@ -318,8 +374,10 @@ def main(argv=None) -> int:
                     help="autocast of our attacks (and of the peers' with --peers-precision same); scoring stays fp32")
     ap.add_argument("--peers-precision", choices=["same", "fp32"], default="same",
                     help="same: the peers run inside the same autocast as ours; fp32: the peers as shipped")
-    ap.add_argument("--peers-model", choices=["trained", "folded"], default="trained",
-                    help="trained: the peers attack the module as trained; folded: its batch-norm-folded copy, as ours")
+    ap.add_argument("--models", choices=["both", *MODELS], default="both",
+                    help="the model every tool attacks: both (default: each comparison once on the module as trained, "
+                         "once on its batch-norm-folded copy), or only one of them")
+    ap.add_argument("--peers-model", choices=MODELS, help=argparse.SUPPRESS)   # before #29: now --models, both tools
     a = ap.parse_args(argv)
     try:
         import art  # noqa: F401
@@ -327,13 +385,18 @@ def main(argv=None) -> int:
     except ImportError as exc:
         print(f"benchmarks/peers.py: {exc.name} is not installed; pip install -e '.[bench]'", file=sys.stderr)
         return 2
+    if a.peers_model:
+        print(f"benchmarks/peers.py: --peers-model is now --models (every tool attacks the same model); "
+              f"running --models {a.peers_model}", file=sys.stderr)
+        a.models = a.peers_model
     os.environ.setdefault("UAP_NO_PROGRESS", "1")      # no progress bars in the timed loops (the peers have none)
     cfg = {**(QUICK if a.quick else FULL), "precision": a.precision, "peers_precision": a.peers_precision,
-           "peers_model": a.peers_model}
+           "models": list(MODELS) if a.models == "both" else [a.models]}
     t0 = time.perf_counter()
     rows = run(cfg, a.out, a.seed)
     print(table(rows))
-    print(f"sizes: {cfg}\ntotal {time.perf_counter() - t0:.0f} s; wrote {a.out}", flush=True)
+    print("\ntime ratios, both tools on the same model:\n" + ratio_table(rows))
+    print(f"sizes: {cfg}\ntotal {time.perf_counter() - t0:.0f} s; wrote {a.out} and {ratios_path(a.out)}", flush=True)
     return 0
 
 

@@ -86,7 +86,7 @@ def test_compare_scores_every_row_with_the_shared_metric(peers, model, monkeypat
     monkeypatch.setattr(peers, "SINGLE_RUN_AFTER_S", 0.0)            # one timed run each: keep the test cheap
     cfg = {"eps": EPS, "pgd_images": 4, "pgd_steps": 2, "univ_images": 4, "univ_passes": 1, "univ_batch": 2,
            "univ_target": 1, "eval_images": 4, "df_images": 4, "df_passes": 1, "df_max_iter": 5,
-           "df_overshoot": 0.02, "df_classes": 10}
+           "df_overshoot": 0.02, "df_classes": 10, "models": ["trained"]}
     x = _x(16, 3)
     rows = peers.compare(model, x, torch.arange(16) % 10, cfg)
     assert len(calls) == len(rows) == 12
@@ -103,7 +103,8 @@ def test_peers_precision_fp32_keeps_the_peers_as_shipped_and_deepfool_fp32(peers
     monkeypatch.setattr(peers, "SINGLE_RUN_AFTER_S", 0.0)
     cfg = {"eps": EPS, "pgd_images": 4, "pgd_steps": 1, "univ_images": 4, "univ_passes": 1, "univ_batch": 2,
            "univ_target": 1, "eval_images": 4, "df_images": 4, "df_passes": 1, "df_max_iter": 2,
-           "df_overshoot": 0.02, "df_classes": 3, "precision": "bf16", "peers_precision": "fp32"}
+           "df_overshoot": 0.02, "df_classes": 3, "precision": "bf16", "peers_precision": "fp32",
+           "models": ["folded"]}
     rows = peers.compare(model, _x(16, 3), torch.arange(16) % 10, cfg)
     prec = {(r["comparison"].split()[0], r["tool"]): r["precision"] for r in rows}
     assert prec[("per-example", "uap")] == prec[("targeted", "uap")] == "bf16"
@@ -111,7 +112,7 @@ def test_peers_precision_fp32_keeps_the_peers_as_shipped_and_deepfool_fp32(peers
     assert {p for (c, _), p in prec.items() if c == "DeepFool"} == {"fp32"}
 
 
-def test_ours_attack_the_folded_model_and_the_peers_the_trained_one_unless_asked(peers, model, monkeypatch):
+def test_every_tool_attacks_the_same_model_trained_and_folded_side_by_side(peers, model, monkeypatch, tmp_path):
     folded = peers.frozen_copy(model)
     x = _x(5, 4)
     with torch.no_grad():
@@ -119,10 +120,46 @@ def test_ours_attack_the_folded_model_and_the_peers_the_trained_one_unless_asked
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())       # the original is untouched
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
     monkeypatch.setattr(peers, "SINGLE_RUN_AFTER_S", 0.0)
+    seen = []                                            # (adapter, has batch norms, model object) per call
+    for name in ("ours_pgd", "torchattacks_pgd", "ours_universal", "art_universal", "ours_deepfool_uap",
+                 "ours_deepfool_uap_sequential", "art_deepfool_uap"):
+        real = getattr(peers, name)
+
+        def spy(m, *a, _real=real, _name=name, **k):
+            seen.append((_name, any(isinstance(mod, torch.nn.BatchNorm2d) for mod in m.modules()), id(m)))
+            return _real(m, *a, **k)
+        monkeypatch.setattr(peers, name, spy)
     cfg = {"eps": EPS, "pgd_images": 4, "pgd_steps": 1, "univ_images": 4, "univ_passes": 1, "univ_batch": 2,
            "univ_target": 1, "eval_images": 4, "df_images": 4, "df_passes": 1, "df_max_iter": 2,
            "df_overshoot": 0.02, "df_classes": 3}
-    for peers_model in ("trained", "folded"):
-        rows = peers.compare(model, _x(16, 3), torch.arange(16) % 10, {**cfg, "peers_model": peers_model})
-        assert {r["model"] for r in rows if r["tool"].startswith("uap")} == {"folded"}
-        assert {r["model"] for r in rows if not r["tool"].startswith("uap")} == {peers_model}
+    rows = peers.compare(model, _x(16, 3), torch.arange(16) % 10, cfg)          # default: both variants
+    assert len(rows) == 24 and [r["model"] for r in rows] == ["trained"] * 12 + ["folded"] * 12
+    # within a variant every adapter (ours and theirs, warm-up and timed calls) got the one same object
+    half = len(seen) // 2
+    for part, has_bn in ((seen[:half], True), (seen[half:], False)):
+        assert {b for _, b, _ in part} == {has_bn}
+        assert len({i for _, _, i in part}) == 1
+        assert {n for n, _, _ in part} == {"ours_pgd", "torchattacks_pgd", "ours_universal", "art_universal",
+                                           "ours_deepfool_uap", "ours_deepfool_uap_sequential", "art_deepfool_uap"}
+    # ratios per variant: ours is 1.0 under each; the side-by-side table has both ratios per tool
+    assert all(r["time_ratio"] == 1.0 for r in rows if r["tool"] == "uap")
+    sbs = {(o["comparison"], o["tool"]): o for o in peers.side_by_side(rows)}
+    assert len(sbs) == 7
+    o = sbs[("per-example targeted PGD l2", "torchattacks PGDL2")]
+    by = {r["model"]: r for r in rows if r["tool"] == "torchattacks PGDL2"}
+    assert (o["ratio_trained"], o["ratio_folded"]) == (by["trained"]["time_ratio"], by["folded"]["time_ratio"])
+    assert o["folded_over_trained"] == pytest.approx(by["folded"]["seconds"] / by["trained"]["seconds"], abs=0.01)
+    md = peers.ratio_table(rows)
+    assert "their time / ours (trained) | their time / ours (folded)" in md and md.count("\n") == 8
+    # one variant only: no folded column
+    one = peers.compare(model, _x(16, 3), torch.arange(16) % 10, {**cfg, "models": ["folded"]})
+    assert {r["model"] for r in one} == {"folded"} and "(trained)" not in peers.ratio_table(one)
+    with pytest.raises(ValueError, match="models"):
+        peers.compare(model, _x(16, 3), torch.arange(16) % 10, {**cfg, "models": ["fused"]})
+
+
+def test_cli_help_names_the_model_variants(peers, capsys):
+    with pytest.raises(SystemExit):
+        peers.main(["--help"])
+    out = capsys.readouterr().out
+    assert "--models {both,trained,folded}" in out and "--peers-model" not in out
