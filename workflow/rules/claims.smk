@@ -56,7 +56,9 @@ rule figures_claims:
     output:
         notebook=f"{R}/notebooks/claims.ipynb",
         html=f"{R}/notebooks/claims.html",
-        figures=reported(claims_figures(), "claims_figures", "Claims", "evidence per row"),
+        figures=reported(
+            claims_figures(), "claims_figures", "Claims", "evidence per row"
+        ),
     log:
         f"{R}/logs/figures_claims.log",
     benchmark:

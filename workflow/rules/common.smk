@@ -20,12 +20,14 @@ config.update(_validated)
 # shell command's text, not its prefix). Threads come from `threads:` (--threads {threads}).
 # UAP_CHECKPOINT_DIR: where the PGD commands (universal, construct, interp-dataset, pgd) keep the
 # checkpoints a re-run after a kill or SIGTERM resumes from (the run's own folder).
+_job_env = {
+    "PYTHONPATH": SRC,
+    **execution_env(config),
+    "UAP_CHECKPOINT_DIR": str(Path("results", config["run"], "checkpoints")),
+}
 shell.prefix(
-    f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; "
-    + "".join(
-        f"export {k}={shlex.quote(v)}; " for k, v in execution_env(config).items()
-    )
-    + f"export UAP_CHECKPOINT_DIR={shlex.quote('results/' + config['run'] + '/checkpoints')}; "
+    "set -euo pipefail; "
+    + "".join(f"export {k}={shlex.quote(v)}; " for k, v in _job_env.items())
 )
 
 RUN = config["run"]
@@ -34,7 +36,10 @@ NORMS = list(config["attacks"]["norms"])
 CNORM = config["constructed"]["norm"]
 # Table 3's replicate chains (source model → construction → trained models), the main one first;
 # CMAIN is the main chain's folder (its D_univ feeds the figures, Table 4 and the label tables)
-CHAINS = [config["constructed"]["source_model"], *config["constructed"]["replicate_sources"]]
+CHAINS = [
+    config["constructed"]["source_model"],
+    *config["constructed"]["replicate_sources"],
+]
 CMAIN = f"{R}/constructed/{CNORM}/{CHAINS[0]}"
 HPS = list(grid_points(config["constructed"]))
 # Global keys that change results (and so are params of every rule); device and max_batch_images

@@ -32,8 +32,11 @@ rule interp_train:
     output:
         weights=f"{R}/s1/interpolation/models/{{variant}}.safetensors",
         meta=f"{R}/s1/interpolation/models/{{variant}}.json",
-        seeds=[f"{R}/s1/interpolation/models/{{variant}}.seed{s}.{ext}"      # training seeds 1 … n-1
-               for s in range(1, INTERP_SEEDS) for ext in ("safetensors", "json")],
+        seeds=[
+            f"{R}/s1/interpolation/models/{{variant}}.seed{s}.{ext}"  # training seeds 1 … n-1
+            for s in range(1, INTERP_SEEDS)
+            for ext in ("safetensors", "json")
+        ],
     log:
         f"{R}/logs/interp_train/{{variant}}.log",
     benchmark:
@@ -56,7 +59,11 @@ rule interp_table:
     input:
         datasets=expand(f"{R}/s1/interpolation/{{v}}.safetensors", v=INTERP),
         models=expand(f"{R}/s1/interpolation/models/{{v}}.safetensors", v=INTERP),
-        seeds=expand(f"{R}/s1/interpolation/models/{{v}}.seed{{s}}.json", v=INTERP, s=range(1, INTERP_SEEDS)),
+        seeds=expand(
+            f"{R}/s1/interpolation/models/{{v}}.seed{{s}}.json",
+            v=INTERP,
+            s=range(1, INTERP_SEEDS),
+        ),
     output:
         table=f"{R}/s1/interpolation.csv",
     log:
@@ -74,7 +81,9 @@ rule interp_table:
 
 rule leakage_probes:
     input:
-        datasets=expand(f"{R}/constructed/{CNORM}/{{chain}}/d_univ.safetensors", chain=CHAINS),
+        datasets=expand(
+            f"{R}/constructed/{CNORM}/{{chain}}/d_univ.safetensors", chain=CHAINS
+        ),
         models=expand(f"{R}/models/{{m}}.safetensors", m=config["leakage"]["models"]),
         test=rules.prepare_data.output.test,
     output:
