@@ -25,7 +25,7 @@ the universal tables (the JSON sidecars record seconds and are left out).
 
 Measured 2026-12-03 on the 2-core machine (bf16, the default profile's run beside it, this script
 under nice 19), benchmarks/history/preemption.csv: 4/4 identical; training 10 kills, 11 attempts, 10 of
-them resumed (uninterrupted 70 s); universal PGD 10 kills, 11 attempts (uninterrupted ~2 min); 8.0 min
+them resumed (uninterrupted 70 s); universal PGD 10 kills, 11 attempts, 10 resumed (uninterrupted 82 s); 8.0 min
 wall, 203 s user + 56 s system CPU in all. (A whole default-profile natural training, 60,000 images,
 would take ~4-5 min uninterrupted here, ~15 min with the kills.)
 """
