@@ -348,6 +348,30 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[
                                        lambda tmp: Path(tmp).write_text(_to_json({**side, "sha256": digest["sha256"]})))])
 
 
+def load_checkpoint(ckpt: str | Path, key: str, identity: dict, desc: str,
+                    device: str | torch.device = "cpu") -> tuple[dict, dict] | None:
+    """(tensors, meta) of a resumable checkpoint whose sidecar `key` matches this run's; None, with one
+    line saying why (missing, made with other settings: which, unreadable or non-finite), otherwise."""
+    from .errors import ArtifactError
+    ckpt = Path(ckpt)
+    if not ckpt.is_file():
+        return None
+    try:
+        meta = read_json(sidecar_path(ckpt))
+        if meta.get("key") != key:
+            old = meta.get("identity") or {}
+            diff = sorted(k for k in identity if old.get(k) != identity[k])
+            print(f"[{desc}] not resuming from checkpoint {ckpt}: it was made with other "
+                  f"{', '.join(diff) or 'settings'}; starting afresh", flush=True)
+            return None
+        tensors, _ = load_tensors(ckpt, device=device)
+        check_finite(tensors, f"checkpoint {ckpt}")
+    except (ArtifactError, RuntimeError, ValueError) as exc:
+        print(f"[{desc}] not resuming from checkpoint {ckpt}: {exc}; starting afresh", flush=True)
+        return None
+    return tensors, meta
+
+
 def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
     from safetensors.torch import load_file
     path = Path(path)

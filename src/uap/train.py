@@ -14,8 +14,8 @@ from typing import Any, Callable, Iterable
 import torch
 import torch.nn.functional as F
 
-from .artifacts import check_finite, immediate, load_tensors, read_json, save_tensors, sidecar_path
-from .errors import ArtifactError, NonFiniteError, Terminated
+from .artifacts import check_finite, immediate, load_checkpoint, load_tensors, save_tensors
+from .errors import NonFiniteError, Terminated
 from .augment import random_crop_flip
 from .metrics import accuracy, as_float, predict
 from .models import build_model
@@ -70,20 +70,13 @@ def checkpoint_identity(model, x_train, y_train, x_test, y_test, tcfg: dict, *, 
 def _resume(ckpt: Path, identity: dict, key: str, model, opt, device, desc: str):
     """(start epoch, history, mid-epoch position or None) from a matching checkpoint; (0, [], None) and a
     message saying why otherwise."""
-    if not ckpt.is_file():
+    saved = load_checkpoint(ckpt, key, identity, desc, device)
+    if saved is None:
         return 0, [], None
+    tensors, meta = saved
     try:
-        meta = read_json(sidecar_path(ckpt))
-        if meta.get("key") != key:
-            old = meta.get("identity") or {}
-            diff = sorted(k for k in identity if old.get(k) != identity[k])
-            print(f"[{desc}] not resuming from checkpoint {ckpt}: it was made with other "
-                  f"{', '.join(diff) or 'settings'}; starting afresh", flush=True)
-            return 0, [], None
-        tensors, _ = load_tensors(ckpt, device=device)
-        check_finite(tensors, f"checkpoint {ckpt}")
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    except (ArtifactError, RuntimeError) as exc:
+    except RuntimeError as exc:
         print(f"[{desc}] not resuming from checkpoint {ckpt}: {exc}; starting afresh", flush=True)
         return 0, [], None
     for i, p in enumerate(opt.param_groups[0]["params"]):

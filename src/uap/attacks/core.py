@@ -73,28 +73,6 @@ def _call_checkpoint(model, x, target, threat, rng, device, precision, **setting
     return p.with_name(f"{p.stem}.pgd{n}{p.suffix}"), _state_hash(identity), identity
 
 
-def _load_checkpoint(ckpt: Path, key: str, identity: dict, device, desc: str) -> tuple[dict, dict] | None:
-    """(tensors, meta) of a matching checkpoint; None, with a message saying why, otherwise."""
-    from ..artifacts import check_finite, load_tensors, read_json, sidecar_path
-    from ..errors import ArtifactError
-    if not ckpt.is_file():
-        return None
-    try:
-        meta = read_json(sidecar_path(ckpt))
-        if meta.get("key") != key:
-            old = meta.get("identity") or {}
-            diff = sorted(k for k in identity if old.get(k) != identity[k])
-            print(f"[{desc}] not resuming from checkpoint {ckpt}: it was made with other "
-                  f"{', '.join(diff) or 'settings'}; starting afresh", flush=True)
-            return None
-        tensors, _ = load_tensors(ckpt, device="cpu")
-        check_finite(tensors, f"checkpoint {ckpt}")
-    except (ArtifactError, RuntimeError, ValueError) as exc:
-        print(f"[{desc}] not resuming from checkpoint {ckpt}: {exc}; starting afresh", flush=True)
-        return None
-    return tensors, meta
-
-
 def box_active_set(grad: torch.Tensor, x_adv: torch.Tensor, ascent: bool = False) -> torch.Tensor:
     """Zero the gradient where the step along it (descent: −grad, ascent: +grad) would push a pixel
     of x_adv that is already at 0 or 1 out of [0,1].
@@ -161,7 +139,8 @@ def grouped_targeted_pgd(
                           batch_size=b, groups_per_chunk=groups_per_chunk)
     info = {"groups": G, "K": K, "batch_size": b, "epochs": epochs, "step_size": step_size,
             "norm": threat.name, "eps": threat.eps}
-    saved = _load_checkpoint(*ck, device, desc) if ck else None
+    from ..artifacts import load_checkpoint
+    saved = load_checkpoint(*ck, desc) if ck else None
     if saved is not None and saved[1].get("finished"):       # a re-run: this call had finished
         t, _ = saved
         rng.set_state(t["rng_state"])
