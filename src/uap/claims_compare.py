@@ -130,7 +130,7 @@ def cmd_claims_compare(a, cfg):
         matplotlib.use("Agg")
         from .artifacts import _atomic_write
         from .claims_forest import forest_plot
-        fig = forest_plot(tb, ta, labels=(Path(pb).name + " (B)", Path(pa).name + " (A)"))
+        fig = forest_plot(tb, ta, labels=(f"B: {pb}", f"A: {pa}"))
         fig.tight_layout()
         _atomic_write(Path(a.plot), lambda tmp: fig.savefig(tmp, dpi=110, format=Path(a.plot).suffix.lstrip(".") or "png"))
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
