@@ -17,3 +17,27 @@ def tiny_resnet(num_classes: int = 3, in_channels: int = 1, image_size: int = 8,
         with torch.no_grad():
             m.net.linear.weight.mul_(logit_scale)
     return m
+
+
+def write_tiny_splits(folder, sizes: dict[str, int], seed: int = 0) -> None:
+    """Prepared train/test splits as `prepare-data` writes them: random uint8 8x8 images, 4 classes."""
+    from pathlib import Path
+
+    from uap.artifacts import save_tensors
+    g = torch.Generator().manual_seed(seed)
+    for split, n in sizes.items():
+        save_tensors(Path(folder) / f"{split}.safetensors",
+                     {"x": torch.randint(0, 256, (n, 1, 8, 8), generator=g, dtype=torch.uint8),
+                      "y": torch.randint(0, 4, (n,), generator=g)},
+                     {"dataset": "mnist", "split": split, "classes": list("abcd"), "num_classes": 4, "channels": 1,
+                      "image_size": 8, "size": n, "flip_ok": False, "mean": [0.5], "std": [0.25]})
+
+
+def wait_for(cond, proc, timeout: float = 600, what: str = "killed") -> None:
+    """Poll `cond` until it holds, failing if the subprocess `proc` ends first or `timeout` s pass."""
+    import time
+    t0 = time.time()
+    while not cond():
+        assert proc.poll() is None, f"the run ended before it could be {what}"
+        assert time.time() - t0 < timeout
+        time.sleep(0.01)

@@ -15,6 +15,7 @@ import pytest
 import torch
 import yaml
 
+from helpers_uap import write_tiny_splits
 from uap import cli
 from uap.artifacts import ArtifactError, file_sha256, load_tensors, save_tensors, sidecar_path
 
@@ -95,13 +96,7 @@ def test_a_real_safetensors_write_on_a_full_disk_is_an_artifact_error(tmp_path, 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("disk")
-    g = torch.Generator().manual_seed(0)
-    for split, n in (("train", 64), ("test", 16)):
-        save_tensors(root / "data" / f"{split}.safetensors",
-                     {"x": torch.randint(0, 256, (n, 1, 8, 8), generator=g, dtype=torch.uint8),
-                      "y": torch.randint(0, 4, (n,), generator=g)},
-                     {"dataset": "mnist", "split": split, "classes": list("abcd"), "num_classes": 4, "channels": 1,
-                      "image_size": 8, "size": n, "flip_ok": False, "mean": [0.5], "std": [0.25]})
+    write_tiny_splits(root / "data", {"train": 64, "test": 16})
     (root / "cfg.yaml").write_text(yaml.safe_dump(CFG))
     assert cli.main(_train(root, root / "ref", root / "ref_ckpt")) == 0
     return root

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
-from uap.artifacts import file_sha256, save_tensors, sidecar_path
+from helpers_uap import wait_for, write_tiny_splits
+from uap.artifacts import file_sha256, sidecar_path
 
 CFG = {"run": "k", "seed": 0, "device": "cpu",
        "models": {"natural": {"arch": "resnet18", "width": 2,
@@ -27,13 +27,7 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("kill")
-    g = torch.Generator().manual_seed(0)
-    for split, n in (("train", 512), ("test", 32)):
-        save_tensors(root / "data" / f"{split}.safetensors",
-                     {"x": torch.randint(0, 256, (n, 1, 8, 8), generator=g, dtype=torch.uint8),
-                      "y": torch.randint(0, 4, (n,), generator=g)},
-                     {"dataset": "mnist", "split": split, "classes": list("abcd"), "num_classes": 4, "channels": 1,
-                      "image_size": 8, "size": n, "flip_ok": False, "mean": [0.5], "std": [0.25]})
+    write_tiny_splits(root / "data", {"train": 512, "test": 32})
     (root / "cfg.yaml").write_text(yaml.safe_dump(CFG))
     ref = _start(root, "ref")
     assert ref.wait(timeout=600) == 0, (root / "ref.log").read_text()
@@ -50,11 +44,7 @@ def _start(root: Path, name: str, **env) -> subprocess.Popen:
 
 
 def _wait_for(cond, proc, timeout=300):
-    t0 = time.time()
-    while not cond():
-        assert proc.poll() is None, "the run ended before it could be killed"
-        assert time.time() - t0 < timeout
-        time.sleep(0.01)
+    wait_for(cond, proc, timeout, "killed")
 
 
 def _sidecar_epoch(ckpt: Path):

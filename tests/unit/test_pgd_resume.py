@@ -17,6 +17,7 @@ import pytest
 import torch
 import yaml
 
+from helpers_uap import wait_for
 from uap.artifacts import file_sha256, save_tensors, sidecar_path
 
 CFG = {"run": "p", "seed": 0, "device": "cpu",
@@ -76,11 +77,7 @@ def _start(root: Path, command: str, name: str, env: dict) -> subprocess.Popen:
 
 
 def _wait_for(cond, proc, timeout=600):
-    t0 = time.time()
-    while not cond():
-        assert proc.poll() is None, "the run ended before it could be signalled"
-        assert time.time() - t0 < timeout
-        time.sleep(0.01)
+    wait_for(cond, proc, timeout, "signalled")
 
 
 def _outputs(folder: Path) -> dict[str, str]:
