@@ -270,17 +270,22 @@ def s1_rows(cfg: dict, generalization: str, construction: Sequence[str] | str | 
             "(claims.independence_alpha); Cramér's V beside it")
     paths = [construction] if isinstance(construction, str) else list(construction or [])
     if paths:
-        from scipy.stats import chi2_contingency
+        from .constructed import independence_test
         stats = [pd.read_json(p, typ="series")["d_univ"] for p in paths]
         tests = []
         for st in stats:
-            t = np.asarray(st["contingency"], dtype=float) if "contingency" in st else None
-            t = t[t.sum(1) > 0][:, t.sum(0) > 0] if t is not None else None       # drop empty rows/columns
-            tests.append(float(chi2_contingency(t, correction=False).pvalue) if t is not None and min(t.shape) > 1
-                         else math.nan)
+            # the test is recomputed on the kept table itself (not read from the construction's own p-value);
+            # empty rows (an original class that dropped out) and columns are left out
+            p = independence_test(st["contingency"])["chi2_pvalue"] if "contingency" in st else None
+            tests.append(math.nan if p is None else p)
         p_min = min(tests) if not any(map(math.isnan, tests)) else math.nan
+
+        def _dropped(st) -> str:
+            d = st.get("original_labels_dropped") or []
+            return f", original class(es) {[x['original_label'] for x in d]} dropped" if d else ""
         rows.append(row(S1, claim, kind="sanity", paper="App. A.1: new labels drawn uniformly, independent of y",
-                        ours="; ".join(f"p {p:.2g}, Cramér's V {float(st['cramers_v']):.3f} ({st['size']} images)"
+                        ours="; ".join(f"p {p:.2g}, Cramér's V {float(st['cramers_v']):.3f} ({st['size']} images, "
+                                       f"balance {st.get('balance', '?')}{_dropped(st)})"
                                        for p, st in zip(tests, stats)) + f" over {len(stats)} chain(s)",
                         criterion=crit, ok=None if math.isnan(p_min) else bool(p_min >= alpha), n=int(stats[0]["size"]),
                         value=p_min, op=">=", threshold=alpha,

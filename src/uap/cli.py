@@ -318,12 +318,14 @@ def cmd_construct(a, cfg):
         t_univ = time.time() - t0
         if univ["stats"]["size"] == 0:
             from .errors import UapError
-            raise UapError("D_univ is empty: some target class was never reached. Raise "
+            raise UapError(f"D_univ is empty under constructed.balance={c['balance']}: some target class was never "
+                           "reached" + (" or every original class has a (original, new) pair that was never fooled"
+                                        if c["balance"] == "independent" else "") + ". Raise "
                            "attacks.norms.<norm>.eps, constructed.univ_epochs or constructed.source_size. "
                            f"Table before balancing: {univ['stats']['contingency_before_balancing']}")
         if not univ["stats"]["labels_exactly_independent"]:
             v, bound = univ["stats"]["cramers_v"], c["max_cramers_v"]
-            print(f"warning: some (original, new) label pairs were fooled too rarely for exact independence; "
+            print(f"warning: D_univ's labels are not exactly independent (constructed.balance={c['balance']}); "
                   f"Cramér's V of D_univ's labels = {v:.3f} (0 = independent)"
                   + (f", PAST the bound constructed.max_cramers_v = {bound:g}" if v > bound else
                      f", within constructed.max_cramers_v = {bound:g}")

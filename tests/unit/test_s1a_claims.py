@@ -277,3 +277,32 @@ def test_label_independence_row_checks_every_chain(tmp_path, cfg):
     a.mkdir(), b.mkdir()
     rows = s1_rows(cfg, _chains(tmp_path, gaps=(30.0, 34.0)), [_construction(a, 0.0), _construction(b, 0.3)])
     assert rows[1]["verdict"] == "contradicted" and rows[1]["value"] < 1e-6            # the χ² test rejects
+
+
+def test_label_independence_row_tests_the_kept_table_of_each_balance_mode(tmp_path, cfg):
+    """The row recomputes χ² on the kept table: a construction balanced "uniform" from a dependent table of
+    fooled images fails it (whatever its own record says), the same images balanced "independent" pass
+    with p = 1 (the table is the outer product of its marginals), also when an original class dropped out."""
+    import torch
+
+    from uap.constructed import balance_summary, balanced_table, cramers_v
+
+    avail = torch.tensor([[90, 30, 40, 25], [20, 95, 30, 25], [30, 35, 90, 20], [0, 30, 40, 95]])   # (3, 0) empty
+
+    def write(name, mode, claimed_independent=False):
+        final = balanced_table(avail, mode)
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"d_univ": {"balance": mode, "cramers_v": cramers_v(final), "size": int(final.sum()),
+                                               "contingency": final.tolist(), "chi2_pvalue": 1.0 if claimed_independent else None,
+                                               "labels_exactly_independent": claimed_independent,
+                                               **balance_summary(avail, final)}}))
+        return str(path)
+
+    gen = _chains(tmp_path, gaps=(30.0,), seeds=1)
+    dep = s1_rows(cfg, gen, write("uniform", "uniform", claimed_independent=True))[1]
+    assert dep["verdict"] == "contradicted" and dep["value"] < cfg["claims"]["independence_alpha"]
+    ind = s1_rows(cfg, gen, write("independent", "independent"))[1]
+    assert ind["verdict"] == "reproduced" and ind["value"] == 1.0
+    assert "balance independent" in ind["ours"] and "original class(es) [3] dropped" in ind["ours"]
+    both = s1_rows(cfg, gen, [str(tmp_path / "independent.json"), str(tmp_path / "uniform.json")])[1]
+    assert both["verdict"] == "contradicted"                                   # every chain must pass

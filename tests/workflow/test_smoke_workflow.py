@@ -82,8 +82,15 @@ def test_constructed_datasets_have_uniform_independent_labels(smoke_project):
     assert (univ.sum(axis=0) == univ.sum(axis=0).iloc[0]).all()          # new labels uniform
     assert (univ.values == adv.values).all()                     # D_adv cut to D_univ's size and table
     assert stats["d_univ"]["size"] == stats["d_adv"]["size"] == int(univ.values.sum()) > 0
-    if stats["d_univ"]["labels_exactly_independent"]:
-        assert (univ.values == univ.values[0, 0]).all()
+    # the sizes every constructed.balance would keep and the χ² test are recorded (#28); the smoke profile
+    # balances "uniform" (too sparse for "independent", which keeps r_y = min over new labels per cell)
+    u = stats["d_univ"]
+    before = pd.DataFrame(u["contingency_before_balancing"]).values
+    assert u["balance"] == "uniform" and u["sizes_by_balance"]["uniform"] == u["size"]
+    assert u["sizes_by_balance"]["independent"] == 10 * int(before.min(axis=1).sum()) <= u["size"]
+    assert "chi2_pvalue" in u and isinstance(u["original_labels_dropped"], list)
+    if u["labels_exactly_independent"]:                         # the table is the outer product of its marginals
+        assert (univ.values * u["size"] == univ.values.sum(1)[:, None] * univ.values.sum(0)[None]).all()
     d = load_file(str(smoke_project / R / "constructed" / "l2" / "natural" / "d_univ.safetensors"))
     assert d["x"].min() >= 0 and d["x"].max() <= 1 and len(d["y"]) == stats["d_univ"]["size"]
 
